@@ -1,0 +1,192 @@
+"""Space: a validated search space, its encoding, and the public scoring API."""
+
+from __future__ import annotations
+
+import json
+import math
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nascost.space import spec as _spec
+
+GenesLike = Any  # array-like of choice indices: one row (n_genes,) or a batch (n, n_genes)
+
+
+class Space:
+    """A search space: input, named genes and a layer graph (docs/space-format.md)."""
+
+    def __init__(self, spec: dict):
+        self.spec = spec  # normalised (see from_spec)
+        self.name: str = spec["name"]
+        self.gene_names: list[str] = [g["name"] for g in spec["genes"]]
+        self.choices: list[list] = [list(g["choices"]) for g in spec["genes"]]
+        self.cardinalities: np.ndarray = np.array([len(c) for c in self.choices], dtype=np.int64)
+        self.cardinalities.setflags(write=False)
+        self.hash: str = _spec.content_hash(spec)
+
+    # -- construction ----------------------------------------------------------------------
+    @classmethod
+    def from_spec(cls, raw: dict) -> Space:
+        """Validate and normalise a spec dict (raises SpaceError listing every problem)."""
+        return cls(_spec.normalize(raw))
+
+    @classmethod
+    def from_json(cls, text: str) -> Space:
+        try:
+            raw = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise _spec.SpaceError([f"not valid JSON: {e}"]) from None
+        return cls.from_spec(raw)
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> Space:
+        return cls.from_json(Path(path).read_text())
+
+    def to_json(self, indent: int | None = None) -> str:
+        """The canonical JSON text (sorted keys); ``indent`` only changes the layout."""
+        if indent is None:
+            return _spec.canonical_json(self.spec)
+        return json.dumps(self.spec, sort_keys=True, indent=indent)
+
+    def __repr__(self) -> str:
+        return (f"Space({self.name!r}, genes={self.n_genes}, size={self.size:.3g}, "
+                f"hash={self.hash})")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Space) and other.hash == self.hash
+
+    def __hash__(self) -> int:
+        return hash(self.hash)
+
+    # -- encoding --------------------------------------------------------------------------
+    @property
+    def n_genes(self) -> int:
+        return len(self.gene_names)
+
+    @cached_property
+    def size(self) -> int:
+        """The number of gene arrays: the product of the cardinalities (a Python int)."""
+        return math.prod(int(c) for c in self.cardinalities)
+
+    @property
+    def has_ids(self) -> bool:
+        """Whether every candidate has a uint64 id (the size fits in 64 bits)."""
+        return self.size <= 2**64
+
+    def check_genes(self, genes: GenesLike) -> np.ndarray:
+        """Coerce to a 2-D uint8 batch; an out-of-range index raises naming the row and gene."""
+        from nascost.space.encoding import check_genes
+
+        return check_genes(self, genes)
+
+    def sample(self, n: int, seed: int = 0) -> np.ndarray:
+        """n gene rows drawn uniformly over the raw gene arrays (uint8, n x n_genes)."""
+        from nascost.space.encoding import sample
+
+        return sample(self, n, seed)
+
+    def ids_to_genes(self, ids: Any) -> np.ndarray:
+        from nascost.space.encoding import ids_to_genes
+
+        return ids_to_genes(self, ids)
+
+    def genes_to_ids(self, genes: GenesLike) -> np.ndarray:
+        from nascost.space.encoding import genes_to_ids
+
+        return genes_to_ids(self, genes)
+
+    def canonical(self, genes: GenesLike) -> np.ndarray:
+        """The canonical form: genes that no active layer reads are set to 0."""
+        from nascost.kernels.api import canonical
+
+        row = np.asarray(genes).ndim == 1
+        out = canonical(self.program, self.check_genes(genes))
+        return out[0] if row else out
+
+    def live_genes(self, genes: GenesLike) -> np.ndarray:
+        """A boolean mask of the genes each candidate actually reads."""
+        from nascost.kernels.api import live_genes
+
+        row = np.asarray(genes).ndim == 1
+        out = live_genes(self.program, self.check_genes(genes))
+        return out[0] if row else out
+
+    def named(self, name: str) -> np.ndarray:
+        """The genes of a named candidate (a released model of a family)."""
+        named = self.spec.get("named", {})
+        if name not in named:
+            raise KeyError(f"space {self.name!r} has no named candidate {name!r}; "
+                           f"it has {sorted(named)}")
+        return np.array(named[name], dtype=np.uint8)
+
+    @property
+    def named_candidates(self) -> list[str]:
+        return sorted(self.spec.get("named", {}))
+
+    def genes_from_values(self, values: dict[str, Any] | list) -> np.ndarray:
+        """A genes row from choice values (a dict by gene name, or one value per gene)."""
+        if isinstance(values, dict):
+            unknown = sorted(set(values) - set(self.gene_names))
+            if unknown:
+                raise KeyError(f"unknown genes {unknown} for space {self.name!r}")
+            row = [values.get(n, self.choices[j][0]) for j, n in enumerate(self.gene_names)]
+        else:
+            row = list(values)
+            if len(row) != self.n_genes:
+                raise ValueError(f"expected {self.n_genes} values, got {len(row)}")
+        out = np.zeros(self.n_genes, dtype=np.uint8)
+        for j, v in enumerate(row):
+            try:
+                out[j] = self.choices[j].index(v)
+            except ValueError:
+                raise ValueError(f"gene {self.gene_names[j]!r}: {v!r} is not one of its "
+                                 f"choices {self.choices[j]}") from None
+        return out
+
+    def genes_to_values(self, genes_row: GenesLike) -> dict[str, Any]:
+        row = self.check_genes(genes_row)[0]
+        return {n: self.choices[j][int(row[j])] for j, n in enumerate(self.gene_names)}
+
+    # -- compiled form and scoring ---------------------------------------------------------
+    @cached_property
+    def program(self):
+        """The compiled program (numpy int64 arrays), built once per Space."""
+        from nascost.program.compiler import compile_space
+
+        return compile_space(self.spec)
+
+    def input_shape(self, genes_row: GenesLike) -> tuple[int, int, int]:
+        """(C, H, W) of the input for this candidate."""
+        from nascost.kernels.api import input_shapes
+
+        c, h, w = input_shapes(self.program, self.check_genes(genes_row))[0]
+        return int(c), int(h), int(w)
+
+    def score(self, genes: GenesLike, convention: Any = "seed", batch: int = 1,
+              threads: int | None = None):
+        """Score a batch: a pyarrow.Table with params, macs, flops, activations (int64) and
+        status (int8), one row per candidate, in input order."""
+        import pyarrow as pa
+
+        out = self.score_arrays(genes, convention=convention, batch=batch, threads=threads)
+        return pa.table(out)
+
+    def score_arrays(self, genes: GenesLike, convention: Any = "seed", batch: int = 1,
+                     threads: int | None = None) -> dict[str, np.ndarray]:
+        """Like score, as a dict of numpy arrays."""
+        from nascost.kernels.api import score
+
+        return score(self.program, self.check_genes(genes), convention, batch, threads)
+
+    def layers(self, genes_row: GenesLike, convention: Any = "seed", batch: int = 1):
+        """The per-layer breakdown of one candidate: a pyarrow.Table with each active layer's
+        op, input and output shape, params, macs and flops."""
+        from nascost.kernels.api import layer_table
+
+        g = self.check_genes(genes_row)
+        if g.shape[0] != 1:
+            raise ValueError("layers() takes one candidate (a single genes row)")
+        return layer_table(self.program, g[0], convention, batch)
