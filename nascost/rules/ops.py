@@ -99,7 +99,8 @@ OP_MUL = 17
 OP_CONCAT = 18
 OP_IDENTITY = 19
 OP_ZERO = 20
-N_OPCODES = 21
+OP_MOVE = 21  # internal: copies a register (block and choice outputs); not a layer
+N_OPCODES = 22
 
 ACTIVATION_OPCODES = (
     OP_RELU, OP_RELU6, OP_SIGMOID, OP_TANH, OP_HARDSWISH, OP_HARDSIGMOID, OP_SILU, OP_GELU,

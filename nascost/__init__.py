@@ -1,0 +1,41 @@
+"""nascost: parameters and FLOPs of every candidate in a NAS search space, at millions of
+candidates per second."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nascost.rules.conventions import PRESETS as CONVENTIONS
+from nascost.space.builder import SpaceBuilder
+from nascost.space.space import Space
+from nascost.space.spec import SpaceError
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CONVENTIONS", "Space", "SpaceBuilder", "SpaceError", "list_spaces", "load_space",
+    "__version__",
+]
+
+
+def list_spaces() -> list[str]:
+    """The names of the built-in spaces."""
+    from nascost.spaces import list_spaces as _list
+
+    return _list()
+
+
+def load_space(name_or_path: str | Path) -> Space:
+    """A built-in space by name, or a space JSON file by path."""
+    text = str(name_or_path)
+    from nascost.spaces import BUILTINS, load_builtin
+
+    if text in BUILTINS:
+        return load_builtin(text)
+    path = Path(text)
+    if path.is_file():
+        return Space.from_file(path)
+    raise KeyError(
+        f"unknown space {text!r}: not a built-in space ({', '.join(sorted(BUILTINS))}) "
+        "and not a JSON file"
+    )

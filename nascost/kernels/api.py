@@ -1,0 +1,122 @@
+"""Validating Python entry points over the kernels (inputs are already checked genes)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from nascost.kernels import interpreter as K
+from nascost.kernels.jit import set_threads
+from nascost.program import program as P
+from nascost.program.program import Program
+from nascost.rules import conventions as conv
+from nascost.rules import status as S
+
+METRICS = ("params", "macs", "flops", "activations", "status")
+
+
+def check_batch(batch: int) -> int:
+    if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 1:
+        raise ValueError(f"batch must be an integer >= 1. Got {batch!r} instead.")
+    return int(batch)
+
+
+def empty_outputs(n: int) -> dict[str, np.ndarray]:
+    return {
+        "params": np.empty(n, np.int64), "macs": np.empty(n, np.int64),
+        "flops": np.empty(n, np.int64), "activations": np.empty(n, np.int64),
+        "status": np.empty(n, np.int8),
+    }
+
+
+def score_into(program: Program, genes: np.ndarray, convention: conv.Convention, batch: int,
+               out: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Score into preallocated arrays (no validation: the hot path of scorers and streams)."""
+    K.score_batch(program.ins, program.ex, program.aux, convention.op_weights, program.n_regs,
+                  genes, batch, out["params"], out["macs"], out["flops"], out["activations"],
+                  out["status"])
+    return out
+
+
+def score(program: Program, genes: np.ndarray, convention: Any = "seed", batch: int = 1,
+          threads: int | None = None) -> dict[str, np.ndarray]:
+    c = conv.resolve(convention)
+    batch = check_batch(batch)
+    out = empty_outputs(genes.shape[0])
+    if threads is None:
+        return score_into(program, genes, c, batch, out)
+    previous = set_threads(threads)
+    try:
+        return score_into(program, genes, c, batch, out)
+    finally:
+        set_threads(previous)
+
+
+def live_genes(program: Program, genes: np.ndarray) -> np.ndarray:
+    out = np.zeros(genes.shape, dtype=np.uint8)
+    ow = conv.resolve("macs").op_weights
+    K.live_batch(program.ins, program.ex, program.aux, ow, program.n_regs, genes, out)
+    return out.astype(bool)
+
+
+def canonical(program: Program, genes: np.ndarray) -> np.ndarray:
+    live = live_genes(program, genes)
+    return np.where(live, genes, 0).astype(np.uint8)
+
+
+def records(program: Program, genes_row: np.ndarray, convention: Any = "seed"):
+    c = conv.resolve(convention)
+    rec = np.zeros((program.n_instr, P.N_REC), dtype=np.int64)
+    totals = K.record_one(program.ins, program.ex, program.aux, c.op_weights, program.n_regs,
+                          np.ascontiguousarray(genes_row, dtype=np.uint8), rec)
+    return rec, totals
+
+
+def input_shapes(program: Program, genes: np.ndarray) -> np.ndarray:
+    out = np.empty((genes.shape[0], 3), dtype=np.int64)
+    for i in range(genes.shape[0]):
+        rec, _ = records(program, genes[i], "macs")
+        out[i] = rec[0, P.R_OUT_C], rec[0, P.R_OUT_H], rec[0, P.R_OUT_W]
+    return out
+
+
+def _shape(c: int, h: int, w: int, rank: int) -> str:
+    return f"{c}x{h}x{w}" if rank == 4 else f"{c}"
+
+
+def layer_table(program: Program, genes_row: np.ndarray, convention: Any = "seed",
+                batch: int = 1):
+    """One row per active layer (and the failing layer, if any): op, shapes, counts."""
+    import pyarrow as pa
+
+    batch = check_batch(batch)
+    rec, _ = records(program, genes_row, convention)
+    cols: dict[str, list] = {k: [] for k in (
+        "layer", "op", "in_shape", "out_shape", "params", "macs", "flops", "activations",
+        "status")}
+    for i in range(program.n_instr):
+        li = int(program.ins[i, P.C_LAYER])
+        if li < 0 or rec[i, P.R_ACTIVE] == 0:
+            continue
+        st = int(rec[i, P.R_STATUS])
+        cols["layer"].append(program.layer_names[li])
+        cols["op"].append(program.layer_ops[li])
+        cols["in_shape"].append(_shape(*(int(x) for x in rec[i, P.R_IN_C:P.R_IN_RANK + 1])))
+        cols["out_shape"].append(
+            _shape(*(int(x) for x in rec[i, P.R_OUT_C:P.R_OUT_RANK + 1])) if st == 0 else "")
+        cols["params"].append(int(rec[i, P.R_PARAMS]))
+        cols["macs"].append(int(rec[i, P.R_MACS]) * batch)
+        cols["flops"].append(int(rec[i, P.R_FLOPS]) * batch)
+        cols["activations"].append(int(rec[i, P.R_ELEMS]) * batch)
+        cols["status"].append(st)
+    schema = pa.schema([
+        ("layer", pa.string()), ("op", pa.string()), ("in_shape", pa.string()),
+        ("out_shape", pa.string()), ("params", pa.int64()), ("macs", pa.int64()),
+        ("flops", pa.int64()), ("activations", pa.int64()), ("status", pa.int8()),
+    ])
+    return pa.table(cols, schema=schema)
+
+
+def status_name(code: int) -> str:
+    return S.NAMES.get(int(code), f"unknown({code})")
