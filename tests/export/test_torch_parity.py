@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
@@ -275,6 +275,10 @@ def test_conv2d_matches_torch(cin, cout, h, w, kernel, stride, padding, dilation
     padding=pair(st.integers(0, 3), st.integers(0, 3)),
     ceil_mode=st.booleans(), count_include_pad=st.booleans(),
 )
+@example(op="maxpool2d", c=1, h=1, w=1, kernel=(2, 1), stride=(2, 1), padding=(0, 0),
+         ceil_mode=True, count_include_pad=False)  # an overhanging window: torch gives 1x1
+@example(op="avgpool2d", c=1, h=2, w=2, kernel=(3, 3), stride=(2, 2), padding=(0, 0),
+         ceil_mode=True, count_include_pad=False)
 def test_pool_matches_torch(op, c, h, w, kernel, stride, padding, ceil_mode, count_include_pad):
     fields = dict(kernel=list(kernel), stride=list(stride), padding=list(padding),
                   ceil_mode=ceil_mode)

@@ -355,6 +355,23 @@ def test_pool_ceil_mode_sizes():
     assert s["avg"] == (2, 4, 3)
 
 
+def test_pool_ceil_mode_overhanging_window():
+    # PyTorch (aten pooling_output_shape) with ceil_mode: ceil(span / stride) + 1 where
+    # span = size + 2p - k may be negative.
+    def pool(h, w, **fields):
+        b = SpaceBuilder("overhang")
+        b.input(2, h, w)
+        b.maxpool2d("p", **fields)
+        return resolve(b.build(), [])
+
+    # H 1, k 2, s 2: span -1 -> ceil(-1/2) + 1 = 1 (torch: 1); W 3: ceil(1/2) + 1 = 2
+    assert shapes(pool(1, 3, kernel=2, stride=2, ceil_mode=True)) == {"p": (2, 1, 2)}
+    # without ceil_mode: floor(-1/2) + 1 = 0
+    assert pool(1, 3, kernel=2, stride=2).status == status.COLLAPSED
+    # H 1, k 3, s 2: span -2 -> ceil(-2/2) + 1 = 0
+    assert pool(1, 3, kernel=3, stride=2, ceil_mode=True).status == status.COLLAPSED
+
+
 def test_grouped_dilated_conv():
     b = SpaceBuilder("gd")
     b.input(8, 9, 9)
