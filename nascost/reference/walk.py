@@ -96,8 +96,11 @@ def _elems(s: tuple[int, int, int, int]) -> int:
 
 
 class _Fail(Exception):
+    """The first failing layer: ends the walk of the candidate."""
+
     def __init__(self, code: int):
         self.code = code
+        self.layer: str | None = None
 
 
 class _Walker:
@@ -108,8 +111,6 @@ class _Walker:
         # value name -> (name of the layer that produced it, or "input"; internal shape)
         self.values: dict[str, tuple[str, tuple[int, int, int, int]]] = {}
         self.layers: list[ConcreteLayer] = []
-        self.status = status.OK
-        self.failed: str | None = None
 
     # -- genes ---------------------------------------------------------------------------
     def _read(self, gene: str) -> tuple[int, Any]:
@@ -118,17 +119,6 @@ class _Walker:
         self.live[j] = True
         k = self.row[j]
         return k, choices[k]
-
-    def _mark(self, v: Any) -> None:
-        """Mark the genes a field value reads (used once the candidate has failed)."""
-        if isinstance(v, list):
-            for x in v:
-                self._mark(x)
-        elif isinstance(v, dict):
-            if "gene" in v:
-                self._read(v["gene"])
-            elif isinstance(v.get("times"), dict):
-                self._read(v["times"]["gene"])
 
     def _value(self, v: Any) -> Any:
         """The concrete value of a field: a literal, a gene reference or channels_of."""
@@ -185,8 +175,7 @@ class _Walker:
         return prev
 
     def _alias(self, name: str, src: str) -> str:
-        if self.failed is None:
-            self.values[name] = self.values[src]
+        self.values[name] = self.values[src]
         return name
 
     def block(self, node: dict) -> str:
@@ -203,19 +192,14 @@ class _Walker:
     def layer(self, node: dict) -> str:
         name = node["name"]
         spec = ops.get(node["op"])
-        if self.failed is not None:  # keep walking only to find the live genes
-            for f in spec.fields:
-                self._mark(node[f.name])
-            return name
         refs = node["in"] if isinstance(node["in"], list) else [node["in"]]
         srcs = [self.values[r] for r in refs]
         fields = {f.name: self._field(node[f.name]) for f in spec.fields}
         try:
             out, params, macs, terms = _OPS[node["op"]]([s for _, s in srcs], fields)
         except _Fail as e:
-            self.status = e.code
-            self.failed = name
-            return name
+            e.layer = name
+            raise
         self.values[name] = (name, out)
         self.layers.append(ConcreteLayer(
             name=name, op=node["op"], inputs=[a for a, _ in srcs],
@@ -357,10 +341,13 @@ def resolve(space, genes_row: Any) -> Resolved:
     """The concrete active layers of one candidate, in execution order, and its status."""
     w = _Walker(space.spec, _row(space, genes_row))
     shape = w.input_section(space.spec["input"])
-    last = w.sequence(space.spec["layers"], "input")
-    output = w.values[last][0] if w.failed is None else None
-    return Resolved(layers=w.layers, status=w.status, failed_layer=w.failed, input_shape=shape,
-                    output=output, live=w.live)
+    try:
+        last = w.sequence(space.spec["layers"], "input")
+    except _Fail as e:
+        return Resolved(layers=w.layers, status=e.code, failed_layer=e.layer,
+                        input_shape=shape, output=None, live=w.live)
+    return Resolved(layers=w.layers, status=status.OK, failed_layer=None, input_shape=shape,
+                    output=w.values[last][0], live=w.live)
 
 
 def count(space, genes_row: Any, convention: Any = "seed", batch: int = 1) -> dict[str, int]:
@@ -391,8 +378,8 @@ def live_genes(space, genes_row: Any) -> list[bool]:
     """Per gene, whether this candidate reads it: a field of an active layer (or the input
     section) refers to it, or a condition of a reached block or choice tests it.
 
-    Liveness is structural: it does not depend on shapes, so a failing candidate's live genes
-    are those the whole walk would read.
+    The walk ends at the first failing layer (whose fields are read): genes read only after it
+    are dead, as in the kernels.
     """
     return resolve(space, genes_row).live
 

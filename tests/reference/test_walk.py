@@ -456,16 +456,23 @@ def test_groups_checked_before_collapse_and_first_failure_wins():
     assert (r.status, r.failed_layer) == (status.GROUPS, "c")
 
 
-def test_failing_candidate_liveness_is_structural():
+def test_failing_candidate_liveness_stops_at_the_failure():
     b = SpaceBuilder("failive")
     k = b.gene("k", [1, 9])
     w = b.gene("w", [4, 8])
+    d = b.gene("d", [0, 1])
     b.input(3, 4, 4)
     b.conv2d("c", 4, k)
-    b.conv2d("d", w, 1)
+    b.conv2d("e", w, 1)
+    with b.block("blk", when=d.eq(1)):
+        b.op("relu", "r")
     space = b.build()
-    assert resolve(space, [1, 1]).status == status.COLLAPSED
-    assert live_genes(space, [1, 1]) == [True, True]
+    r = resolve(space, [1, 1, 1])
+    assert (r.status, r.failed_layer, r.layers) == (status.COLLAPSED, "c", [])
+    # the failing layer's fields are read; nothing after it is
+    assert live_genes(space, [1, 1, 1]) == [True, False, False]
+    assert list(canonical(space, [1, 1, 1])) == [1, 0, 0]
+    assert live_genes(space, [0, 1, 1]) == [True, True, True]
 
 
 def test_overflow():
