@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from nascost.kernels import interpreter as K
+from nascost.kernels import tables as T
 from nascost.kernels.jit import set_threads
 from nascost.program import program as P
 from nascost.program.program import Program
@@ -30,9 +31,30 @@ def empty_outputs(n: int) -> dict[str, np.ndarray]:
     }
 
 
+ENGINES = ("auto", "tables", "interpreter")
+
+
+def engine_tables(program: Program, convention: conv.Convention, engine: str):
+    """The tables to score with, or None for the interpreter."""
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}. Got {engine!r} instead.")
+    if engine == "interpreter":
+        return None
+    tables = T.tables_for(program, convention)
+    if tables is None and engine == "tables":
+        raise ValueError("this space does not factor into tables small enough to build; "
+                         "use engine='interpreter'")
+    return tables
+
+
 def score_into(program: Program, genes: np.ndarray, convention: conv.Convention, batch: int,
-               out: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+               out: dict[str, np.ndarray], tables=None) -> dict[str, np.ndarray]:
     """Score into preallocated arrays (no validation: the hot path of scorers and streams)."""
+    if tables is not None:
+        T.score_tables(tables.glist, tables.meta, tables.rows, tables.cards, genes, batch,
+                       out["params"], out["macs"], out["flops"], out["activations"],
+                       out["status"])
+        return out
     K.score_batch(program.ins, program.ex, program.aux, convention.op_weights, program.n_regs,
                   genes, batch, out["params"], out["macs"], out["flops"], out["activations"],
                   out["status"])
@@ -40,15 +62,16 @@ def score_into(program: Program, genes: np.ndarray, convention: conv.Convention,
 
 
 def score(program: Program, genes: np.ndarray, convention: Any = "seed", batch: int = 1,
-          threads: int | None = None) -> dict[str, np.ndarray]:
+          threads: int | None = None, engine: str = "auto") -> dict[str, np.ndarray]:
     c = conv.resolve(convention)
     batch = check_batch(batch)
+    tables = engine_tables(program, c, engine)
     out = empty_outputs(genes.shape[0])
     if threads is None:
-        return score_into(program, genes, c, batch, out)
+        return score_into(program, genes, c, batch, out, tables)
     previous = set_threads(threads)
     try:
-        return score_into(program, genes, c, batch, out)
+        return score_into(program, genes, c, batch, out, tables)
     finally:
         set_threads(previous)
 

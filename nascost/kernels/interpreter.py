@@ -20,57 +20,32 @@ CHUNK = 256  # candidates per scratch allocation in the parallel loop
 
 
 @jit
-def field(ex, aux, e, genes, regC):
-    """Evaluate expression e for this candidate (-1: an absent field, 0)."""
-    if e < 0:
-        return np.int64(0)
-    kind = ex[e, 0]
-    if kind == P.EX_LIT:
-        return ex[e, 1]
-    if kind == P.EX_TAB:
-        return aux[ex[e, 2] + np.int64(genes[ex[e, 1]])]
-    c = regC[ex[e, 1]]
-    g = ex[e, 2]
-    if g < 0:
-        num = ex[e, 3]
-        den = ex[e, 4]
-    else:
-        idx = np.int64(genes[g])
-        num = aux[ex[e, 3] + idx]
-        den = aux[ex[e, 4] + idx]
-    return scale_channels(c, num, den, ex[e, 5], ex[e, 6], ex[e, 7])
+def run_one(ins, ex, aux, ow, genes, regC, regH, regW, regR, fv, live, track, rec, record,
+            i0, i1):
+    """Interpret instructions i0..i1-1 of the program for one candidate.
 
-
-@jit
-def guard_ok(ins, aux, i, genes, live, track):
-    """Whether instruction i runs; conditions are evaluated in order and short-circuit, and
-    the genes of evaluated conditions are marked live when tracking."""
-    gp = ins[i, P.C_G_PTR]
-    for k in range(ins[i, P.C_G_LEN]):
-        g = aux[gp + 2 * k]
-        if track:
-            live[g] = 1
-        if (aux[gp + 2 * k + 1] >> np.int64(genes[g])) & 1 == 0:
-            return False
-    return True
-
-
-@jit
-def run_one(ins, ex, aux, ow, genes, regC, regH, regW, regR, live, track, rec, record):
-    """Interpret the program for one candidate.
-
-    Returns (status, params, macs, flops, activations), per input sample. ``live`` marks the
-    genes read (when ``track``); ``rec`` receives one row per instruction (when ``record``).
+    Returns (status, params, macs, flops, activations), per input sample. ``fv`` is scratch
+    for the field values; ``live`` marks the genes read (when ``track``); ``rec`` receives
+    one row per instruction (when ``record``). Helpers are written inline: a call that passes
+    arrays pays reference counting per call, more than the work done here.
     """
     params = np.int64(0)
     macs = np.int64(0)
     flops = np.int64(0)
     acts = np.int64(0)
-    n = ins.shape[0]
-    for i in range(n):
+    for i in range(i0, i1):
         op = ins[i, P.C_OP]
         dst = ins[i, P.C_DST]
-        if not guard_ok(ins, aux, i, genes, live, track):
+        active = True
+        gp = ins[i, P.C_G_PTR]
+        for k in range(ins[i, P.C_G_LEN]):
+            g = aux[gp + 2 * k]
+            if track:
+                live[g] = 1
+            if (aux[gp + 2 * k + 1] >> np.int64(genes[g])) & 1 == 0:
+                active = False
+                break
+        if not active:
             src = ins[i, P.C_ELSE]
             if src >= 0:
                 regC[dst] = regC[src]
@@ -99,6 +74,26 @@ def run_one(ins, ex, aux, ow, genes, regC, regH, regW, regR, live, track, rec, r
         q1 = np.int64(0)
         st = S.OK
         f0 = P.C_F0
+        for sl in range(O.N_SLOTS):
+            e = ins[i, f0 + sl]
+            v = np.int64(0)
+            if e >= 0:
+                kind = ex[e, 0]
+                if kind == P.EX_LIT:
+                    v = ex[e, 1]
+                elif kind == P.EX_TAB:
+                    v = aux[ex[e, 2] + np.int64(genes[ex[e, 1]])]
+                else:
+                    gg = ex[e, 2]
+                    if gg < 0:
+                        num = ex[e, 3]
+                        den = ex[e, 4]
+                    else:
+                        idx = np.int64(genes[gg])
+                        num = aux[ex[e, 3] + idx]
+                        den = aux[ex[e, 4] + idx]
+                    v = scale_channels(regC[ex[e, 1]], num, den, ex[e, 5], ex[e, 6], ex[e, 7])
+            fv[sl] = v
         if op == O.OP_MOVE:
             regC[dst] = c
             regH[dst] = h
@@ -106,24 +101,24 @@ def run_one(ins, ex, aux, ow, genes, regC, regH, regW, regR, live, track, rec, r
             regR[dst] = r
             continue
         elif op == O.OP_INPUT:
-            oc = field(ex, aux, ins[i, f0 + O.SLOT_OUT], genes, regC)
-            oh = field(ex, aux, ins[i, f0 + O.SLOT_KH], genes, regC)
-            ow_ = field(ex, aux, ins[i, f0 + O.SLOT_KW], genes, regC)
+            oc = fv[O.SLOT_OUT]
+            oh = fv[O.SLOT_KH]
+            ow_ = fv[O.SLOT_KW]
             orank = 4
             if oc < 1 or oh < 1 or ow_ < 1:
                 st = S.BAD_FIELD
         elif op == O.OP_CONV2D:
-            cout = field(ex, aux, ins[i, f0 + O.SLOT_OUT], genes, regC)
-            kh = field(ex, aux, ins[i, f0 + O.SLOT_KH], genes, regC)
-            kw = field(ex, aux, ins[i, f0 + O.SLOT_KW], genes, regC)
-            sh = field(ex, aux, ins[i, f0 + O.SLOT_SH], genes, regC)
-            sw = field(ex, aux, ins[i, f0 + O.SLOT_SW], genes, regC)
-            ph = field(ex, aux, ins[i, f0 + O.SLOT_PH], genes, regC)
-            pw = field(ex, aux, ins[i, f0 + O.SLOT_PW], genes, regC)
-            dh = field(ex, aux, ins[i, f0 + O.SLOT_DH], genes, regC)
-            dw = field(ex, aux, ins[i, f0 + O.SLOT_DW], genes, regC)
-            g = field(ex, aux, ins[i, f0 + O.SLOT_GROUPS], genes, regC)
-            bias = field(ex, aux, ins[i, f0 + O.SLOT_BIAS], genes, regC)
+            cout = fv[O.SLOT_OUT]
+            kh = fv[O.SLOT_KH]
+            kw = fv[O.SLOT_KW]
+            sh = fv[O.SLOT_SH]
+            sw = fv[O.SLOT_SW]
+            ph = fv[O.SLOT_PH]
+            pw = fv[O.SLOT_PW]
+            dh = fv[O.SLOT_DH]
+            dw = fv[O.SLOT_DW]
+            g = fv[O.SLOT_GROUPS]
+            bias = fv[O.SLOT_BIAS]
             if r != 4:
                 st = S.BAD_RANK
             elif (cout < 1 or kh < 1 or kw < 1 or sh < 1 or sw < 1 or ph < 0 or pw < 0
@@ -149,8 +144,8 @@ def run_one(ins, ex, aux, ow, genes, regC, regH, regW, regR, live, track, rec, r
                             p += cout
                             q1 = cout * oh * ow_
         elif op == O.OP_LINEAR:
-            nout = field(ex, aux, ins[i, f0 + O.SLOT_OUT], genes, regC)
-            bias = field(ex, aux, ins[i, f0 + O.SLOT_BIAS], genes, regC)
+            nout = fv[O.SLOT_OUT]
+            bias = fv[O.SLOT_BIAS]
             if r != 2:
                 st = S.BAD_RANK
             elif nout < 1:
@@ -171,17 +166,17 @@ def run_one(ins, ex, aux, ow, genes, regC, regH, regW, regR, live, track, rec, r
             if r != 4:
                 st = S.BAD_RANK
             else:
-                if field(ex, aux, ins[i, f0 + O.SLOT_BIAS], genes, regC) != 0:
+                if fv[O.SLOT_BIAS] != 0:
                     p = 2 * c
                 q0 = c * h * w
         elif op == O.OP_MAXPOOL2D or op == O.OP_AVGPOOL2D:
-            kh = field(ex, aux, ins[i, f0 + O.SLOT_KH], genes, regC)
-            kw = field(ex, aux, ins[i, f0 + O.SLOT_KW], genes, regC)
-            sh = field(ex, aux, ins[i, f0 + O.SLOT_SH], genes, regC)
-            sw = field(ex, aux, ins[i, f0 + O.SLOT_SW], genes, regC)
-            ph = field(ex, aux, ins[i, f0 + O.SLOT_PH], genes, regC)
-            pw = field(ex, aux, ins[i, f0 + O.SLOT_PW], genes, regC)
-            ceil = field(ex, aux, ins[i, f0 + O.SLOT_BIAS], genes, regC)
+            kh = fv[O.SLOT_KH]
+            kw = fv[O.SLOT_KW]
+            sh = fv[O.SLOT_SH]
+            sw = fv[O.SLOT_SW]
+            ph = fv[O.SLOT_PH]
+            pw = fv[O.SLOT_PW]
+            ceil = fv[O.SLOT_BIAS]
             if r != 4:
                 st = S.BAD_RANK
             elif kh < 1 or kw < 1 or sh < 1 or sw < 1 or ph < 0 or pw < 0:
@@ -320,10 +315,12 @@ def score_batch(ins, ex, aux, ow, n_regs, genes, batch, o_params, o_macs, o_flop
         regR = np.empty(n_regs, np.int64)
         live = np.zeros(1, np.uint8)
         rec = np.zeros((1, 1), np.int64)
+        fv = np.zeros(O.N_SLOTS, np.int64)
+        n_ins = ins.shape[0]
         stop = min(n, (t + 1) * CHUNK)
         for i in range(t * CHUNK, stop):
             st, p, m, f, a = run_one(ins, ex, aux, ow, genes[i], regC, regH, regW, regR,
-                                     live, False, rec, False)
+                                     fv, live, False, rec, False, 0, n_ins)
             if st == S.OK and (m > lim or f > lim or a > lim):
                 st = S.OVERFLOW
             if st != S.OK:
@@ -350,10 +347,13 @@ def live_batch(ins, ex, aux, ow, n_regs, genes, out_live):
         regR = np.empty(n_regs, np.int64)
         live = np.zeros(g, np.uint8)
         rec = np.zeros((1, 1), np.int64)
+        fv = np.zeros(O.N_SLOTS, np.int64)
+        n_ins = ins.shape[0]
         stop = min(n, (t + 1) * CHUNK)
         for i in range(t * CHUNK, stop):
             live[:] = 0
-            run_one(ins, ex, aux, ow, genes[i], regC, regH, regW, regR, live, True, rec, False)
+            run_one(ins, ex, aux, ow, genes[i], regC, regH, regW, regR, fv, live, True, rec,
+                    False, 0, n_ins)
             for j in range(g):
                 out_live[i, j] = live[j]
 
@@ -366,4 +366,6 @@ def record_one(ins, ex, aux, ow, n_regs, genes_row, rec):
     regW = np.zeros(n_regs, np.int64)
     regR = np.zeros(n_regs, np.int64)
     live = np.zeros(1, np.uint8)
-    return run_one(ins, ex, aux, ow, genes_row, regC, regH, regW, regR, live, False, rec, True)
+    fv = np.zeros(O.N_SLOTS, np.int64)
+    return run_one(ins, ex, aux, ow, genes_row, regC, regH, regW, regR, fv, live, False, rec,
+                   True, 0, ins.shape[0])

@@ -200,7 +200,12 @@ class _Compiler:
         self.emit(ops.OP_INPUT, r0, [], [], {
             ops.SLOT_OUT: inp["channels"], ops.SLOT_KH: inp["height"],
             ops.SLOT_KW: inp["width"]})
-        self.sequence(self.spec["layers"], [])
+        top: list[tuple[int, int]] = []
+        for node in self.spec["layers"]:
+            start = len(self.rows)
+            self.sequence([node], [])
+            top.append((start, len(self.rows)))
+        top[0] = (0, top[0][1])  # the input instruction travels with the first node
         ins = np.ascontiguousarray(np.array(self.rows, dtype=np.int64).reshape(-1, P.N_COLS))
         ex = np.ascontiguousarray(np.array(self.ex or [[0] * P.N_EX_COLS], dtype=np.int64))
         aux = np.ascontiguousarray(np.array(self.aux or [0], dtype=np.int64))
@@ -210,7 +215,7 @@ class _Compiler:
         return P.Program(ins=ins, ex=ex, aux=aux, n_regs=self.n_regs,
                          n_genes=len(self.choices), cards=cards,
                          layer_names=tuple(self.layer_names), layer_ops=tuple(self.layer_ops),
-                         blocks=tuple(self.blocks))
+                         blocks=tuple(self.blocks), top=tuple(top))
 
 
 def compile_space(spec: dict) -> P.Program:

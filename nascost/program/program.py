@@ -53,6 +53,7 @@ class Program:
     layer_names: tuple[str, ...]
     layer_ops: tuple[str, ...]
     blocks: tuple[tuple[str, int, int], ...]  # (block name, first instr, end instr)
+    top: tuple[tuple[int, int], ...]  # instruction range of each top-level node of the spec
 
     @property
     def n_instr(self) -> int:

@@ -25,21 +25,7 @@ __all__ = ["ConcreteLayer", "Resolved", "resolve", "count", "live_genes", "canon
 OVERFLOW_LIMIT = 2**62  # a total (after batch scaling) above this gets status OVERFLOW
 
 _conv_out = formulas.conv_out_size.py_func
-_shared_pool_out = formulas.pool_out_size.py_func
-
-
-def _pool_out(size: int, kernel: int, stride: int, padding: int, ceil_mode: int) -> int:
-    """formulas.pool_out_size, corrected where it departs from PyTorch.
-
-    With ceil_mode, aten's pooling_output_shape is ceil(span / stride) + 1 even when the window
-    overhangs the input (span = size + 2p - k < 0): size 1, kernel 2, stride 2 gives 1, not 0.
-    The shared formula returns 0 for every span < 0 (reported to its owner). This correction is
-    a no-op once the shared formula is fixed.
-    """
-    out = _shared_pool_out(size, kernel, stride, padding, ceil_mode)
-    if ceil_mode and out < 1 and size + 2 * padding - kernel > -stride:
-        out = 1  # ceil(span / stride) + 1 = 1 for -stride < span < 0; no window is dropped
-    return out
+_pool_out = formulas.pool_out_size.py_func
 _scale = formulas.scale_channels.py_func
 
 # ops whose output elements are not counted in the 'activations' metric (views)

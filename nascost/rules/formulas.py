@@ -20,15 +20,15 @@ def pool_out_size(size: int, kernel: int, stride: int, padding: int, ceil_mode: 
     """PyTorch's pooling output size, including ceil_mode's rule that a last window starting
     inside the right padding is dropped (aten pooling_output_shape)."""
     span = size + 2 * padding - (kernel - 1) - 1
-    if span < 0:
-        return 0
     if ceil_mode:
-        out = -(-span // stride) + 1
+        # ceil(span / stride) + 1, also for -stride < span < 0 (a window overhanging a tiny
+        # input still gives one output in aten)
+        out = (span + stride - 1) // stride + 1
         if (out - 1) * stride >= size + padding:
             out -= 1
     else:
         out = span // stride + 1
-    return out
+    return max(out, 0)
 
 
 @jit

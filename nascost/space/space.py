@@ -166,20 +166,25 @@ class Space:
         return int(c), int(h), int(w)
 
     def score(self, genes: GenesLike, convention: Any = "seed", batch: int = 1,
-              threads: int | None = None):
+              threads: int | None = None, engine: str = "auto"):
         """Score a batch: a pyarrow.Table with params, macs, flops, activations (int64) and
-        status (int8), one row per candidate, in input order."""
+        status (int8), one row per candidate, in input order.
+
+        engine: "tables" (per-segment cost tables), "interpreter" (the compiled program run
+        layer by layer) or "auto" (tables where the space factors). Both give equal results.
+        """
         import pyarrow as pa
 
-        out = self.score_arrays(genes, convention=convention, batch=batch, threads=threads)
+        out = self.score_arrays(genes, convention=convention, batch=batch, threads=threads,
+                                engine=engine)
         return pa.table(out)
 
     def score_arrays(self, genes: GenesLike, convention: Any = "seed", batch: int = 1,
-                     threads: int | None = None) -> dict[str, np.ndarray]:
+                     threads: int | None = None, engine: str = "auto") -> dict[str, np.ndarray]:
         """Like score, as a dict of numpy arrays."""
         from nascost.kernels.api import score
 
-        return score(self.program, self.check_genes(genes), convention, batch, threads)
+        return score(self.program, self.check_genes(genes), convention, batch, threads, engine)
 
     def layers(self, genes_row: GenesLike, convention: Any = "seed", batch: int = 1):
         """The per-layer breakdown of one candidate: a pyarrow.Table with each active layer's

@@ -8,7 +8,7 @@ import random
 import numpy as np
 import pytest
 
-from nascost.reference import count, live_genes, walk
+from nascost.reference import count, live_genes
 from nascost.space.builder import SpaceBuilder
 
 N_SPACES = 40
@@ -133,18 +133,14 @@ class _Gen:
 @pytest.mark.parametrize("convention", ["seed", {"conv_mac": 2, "conv_bias": 1, "linear_bias": 1,
                                                  "maxpool_window": 1, "zero": 1,
                                                  "global_pool_in": 1, "avgpool_window": 1}])
-def test_reference_equals_kernels(convention, monkeypatch):
-    # The reference corrects formulas.pool_out_size where it departs from PyTorch (ceil_mode
-    # with a window that overhangs the input; see walk._pool_out and test_torch_parity). The
-    # kernels use the shared formula as it is, so compare them on the shared formula; the two
-    # are the same function once the shared formula is fixed.
-    monkeypatch.setattr(walk, "_pool_out", walk._shared_pool_out)
+@pytest.mark.parametrize("engine", ["interpreter", "tables"])
+def test_reference_equals_kernels(convention, engine):
     seen_status = set()
     for seed in range(N_SPACES):
         space = _Gen(seed).build()
         genes = space.sample(N_CANDIDATES, seed=seed)
         batch = 1 + seed % 3
-        got = space.score_arrays(genes, convention=convention, batch=batch)
+        got = space.score_arrays(genes, convention=convention, batch=batch, engine=engine)
         live = space.live_genes(genes)
         for i, row in enumerate(genes):
             ref = count(space, row, convention=convention, batch=batch)
