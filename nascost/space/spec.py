@@ -136,7 +136,7 @@ class _Checker:
             self.err(path, f"unexpected keys {sorted(set(v) - {'gene', 'values'})}")
             return None
         name = v["gene"]
-        if name not in self.genes:
+        if not isinstance(name, str) or name not in self.genes:
             self.err(path, f"refers to gene {name!r}, which is not defined")
             return None
         choices = self.genes[name]
@@ -165,14 +165,15 @@ class _Checker:
             self.err(path, f"unexpected keys {sorted(set(v) - allowed)}")
             return None
         ref = v["channels_of"]
-        if ref not in scope:
+        if not isinstance(ref, str) or ref not in scope:
             self.err(path, f"'channels_of' refers to {ref!r}, which is not a value defined "
                            "before this layer in its scope")
             return None
         times = v.get("times", 1)
         t_out: Any
         if isinstance(times, dict):
-            if set(times) - {"gene", "values"} or times.get("gene") not in self.genes:
+            tg = times.get("gene")
+            if set(times) - {"gene", "values"} or not isinstance(tg, str) or tg not in self.genes:
                 self.err(path, f"'times' must be a number or a reference to a defined gene. "
                                f"Got {times!r}")
                 return None
@@ -225,7 +226,7 @@ class _Checker:
             self.err(path, f"a condition needs exactly one of {list(COND_OPS)}. Got {sorted(keys)}")
             return None
         name = c["gene"]
-        if name not in self.genes:
+        if not isinstance(name, str) or name not in self.genes:
             self.err(path, f"refers to gene {name!r}, which is not defined")
             return None
         if len(self.genes[name]) > MAX_GUARD_CHOICES:
@@ -235,6 +236,9 @@ class _Checker:
         op = next(iter(keys))
         val = c[op]
         choices = self.genes[name]
+        if isinstance(val, bool) or (isinstance(val, list) and any(isinstance(x, bool) for x in val)):
+            self.err(path, f"condition values must be choices of gene {name!r}, not booleans")
+            return None
         if op == "in":
             if not isinstance(val, list) or any(x not in choices for x in val):
                 self.err(path, f"'in' must list choices of gene {name!r} ({choices}). Got {val!r}")
@@ -342,7 +346,8 @@ class _Checker:
                     self.err(fpath, f"field {f.name!r} of op {op!r} is required")
                     continue
                 if f.default == "kernel":
-                    out[f.name] = out.get("kernel")
+                    kernel = out.get("kernel")
+                    out[f.name] = None if kernel is None else list(kernel)
                     continue
                 val = f.default
             else:
@@ -388,7 +393,7 @@ class _Checker:
             return None
         inp = self.inputs(path, node, prev, scope, "1")
         gene = node.get("gene")
-        if gene not in self.genes:
+        if not isinstance(gene, str) or gene not in self.genes:
             self.err(f"{path}.gene", f"refers to gene {gene!r}, which is not defined")
             return None
         if len(self.genes[gene]) > MAX_GUARD_CHOICES:

@@ -1,0 +1,5 @@
+import sys
+
+from nascost.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,63 @@
+"""The nascost command line: a thin layer over the library; the only place that prints."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import sys
+
+# one module per command, nascost/cli/cmd_<name>.py, each with register(subparsers) that
+# sets func(args) -> exit code on its parser
+COMMANDS = (
+    "show", "spaces", "score", "query", "summary", "pareto", "plot", "explain", "bounds",
+    "count", "histogram", "sample",
+)
+
+
+class UsageError(ValueError):
+    """A bad command line: printed as one line, exit code 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from nascost import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="nascost",
+        description="Parameters and FLOPs of every candidate in a NAS search space.",
+    )
+    parser.add_argument("--version", action="version", version=f"nascost {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        modname = f"nascost.cli.cmd_{name}"
+        if importlib.util.find_spec(modname) is None:
+            continue
+        importlib.import_module(modname).register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    from nascost.space.spec import SpaceError
+
+    try:
+        return int(args.func(args) or 0)
+    except SpaceError as e:
+        print(f"nascost: error: {e}", file=sys.stderr)
+        return 2
+    except (UsageError, ValueError, KeyError, FileNotFoundError, FileExistsError,
+            PermissionError, ImportError) as e:
+        msg = e.args[0] if isinstance(e, KeyError) and e.args else e
+        print(f"nascost {args.command}: error: {msg}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("nascost: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

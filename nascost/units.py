@@ -1,0 +1,41 @@
+"""Readable units for counts: 412.3M, 5.29M, 1.2G (decimal: M = 1e6, never 2**20)."""
+
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+
+_SUFFIX = {"": 1, "k": 10**3, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15}
+_PATTERN = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([kKMGTP]?)\s*$")
+
+
+def parse_count(text: str | int | float, what: str = "value") -> int:
+    """'400M' -> 400000000, '5.3e6' -> 5300000, '1.2G' -> 1200000000 (exact)."""
+    if isinstance(text, bool):
+        raise ValueError(f"{what}: expected a count such as 400M, got {text!r}")
+    if isinstance(text, int):
+        if text < 0:
+            raise ValueError(f"{what}: must be >= 0, got {text}")
+        return text
+    m = _PATTERN.match(str(text))
+    if not m:
+        raise ValueError(
+            f"{what}: cannot read {text!r} as a count; write e.g. 400M, 5.3e6, 1.2G or 2500000"
+        )
+    value = Fraction(m.group(1)) * _SUFFIX[m.group(2)]
+    if value.denominator != 1:
+        raise ValueError(f"{what}: {text!r} is not a whole number ({float(value)})")
+    return int(value)
+
+
+def format_count(n: int | float, digits: int = 4) -> str:
+    """412300000 -> '412.3M'; small numbers stay as they are."""
+    n = float(n)
+    for suffix, scale in (("P", 1e15), ("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(n) >= scale:
+            v = n / scale
+            text = f"{v:.{digits}g}"
+            if "e" in text:
+                text = f"{v:.0f}"
+            return f"{text}{suffix}"
+    return f"{n:.{digits}g}" if n != int(n) else str(int(n))
