@@ -41,6 +41,41 @@ class Zero(nn.Module):
         return x.mul(0.0)
 
 
+class ChannelSplit(nn.Module):
+    """x.chunk(chunks, dim=1)[index] (ShuffleNetV2's channel split)."""
+
+    def __init__(self, chunks: int, index: int):
+        super().__init__()
+        self.chunks, self.index = chunks, index
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.chunk(self.chunks, dim=1)[self.index]
+
+
+class ChannelShuffle(nn.Module):
+    """ShuffleNet's channel shuffle (as torchvision writes it)."""
+
+    def __init__(self, groups: int):
+        super().__init__()
+        self.groups = groups
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, h, w = x.shape
+        x = x.view(n, self.groups, c // self.groups, h, w)
+        return torch.transpose(x, 1, 2).contiguous().view(n, c, h, w)
+
+
+class Crop(nn.Module):
+    """x[:, :, top:, left:] (DARTS FactorizedReduce's shifted path)."""
+
+    def __init__(self, top: int, left: int):
+        super().__init__()
+        self.top, self.left = top, left
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x[:, :, self.top:, self.left:]
+
+
 _ELEMENTWISE = {
     "relu": nn.ReLU, "relu6": nn.ReLU6, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh,
     "hardswish": nn.Hardswish, "hardsigmoid": nn.Hardsigmoid, "silu": nn.SiLU, "gelu": nn.GELU,
@@ -67,6 +102,12 @@ def _module(layer: ConcreteLayer, factory: dict) -> nn.Module:
                             ceil_mode=f["ceil_mode"], count_include_pad=f["count_include_pad"])
     if op == "global_avgpool":
         return nn.AdaptiveAvgPool2d(1)
+    if op == "channel_split":
+        return ChannelSplit(f["chunks"], f["index"])
+    if op == "channel_shuffle":
+        return ChannelShuffle(f["groups"])
+    if op == "crop":
+        return Crop(f["top"], f["left"])
     if op == "flatten":
         return nn.Flatten(1)  # torch.flatten(x, 1); a flat (N, F) input stays as it is
     return _ELEMENTWISE[op]()

@@ -239,6 +239,33 @@ def run_one(ins, ex, aux, ow, genes, regC, regH, regW, regR, fv, live, track, re
                     if regH[b] != h or regW[b] != w:
                         st = S.SHAPE_MISMATCH
             oc = total
+        elif op == O.OP_CHANNEL_SPLIT:
+            chunks = fv[O.SLOT_OUT]
+            if r != 4:
+                st = S.BAD_RANK
+            elif chunks < 1 or fv[O.SLOT_AUX] < 0 or fv[O.SLOT_AUX] >= chunks:
+                st = S.BAD_FIELD
+            elif c % chunks != 0:
+                st = S.GROUPS
+            else:
+                oc = c // chunks
+        elif op == O.OP_CHANNEL_SHUFFLE:
+            if r != 4:
+                st = S.BAD_RANK
+            elif fv[O.SLOT_GROUPS] < 1:
+                st = S.BAD_FIELD
+            elif c % fv[O.SLOT_GROUPS] != 0:
+                st = S.GROUPS
+        elif op == O.OP_CROP:
+            if r != 4:
+                st = S.BAD_RANK
+            elif fv[O.SLOT_PH] < 0 or fv[O.SLOT_PW] < 0:
+                st = S.BAD_FIELD
+            else:
+                oh = h - fv[O.SLOT_PH]
+                ow_ = w - fv[O.SLOT_PW]
+                if oh < 1 or ow_ < 1:
+                    st = S.COLLAPSED
         elif op == O.OP_ZERO:
             q0 = c * h * w
         elif op == O.OP_IDENTITY:
@@ -248,7 +275,8 @@ def run_one(ins, ex, aux, ow, genes, regC, regH, regW, regR, fv, live, track, re
         if st == S.OK and float(oc) * float(oh) * float(ow_) > _FLIMIT:
             st = S.OVERFLOW
         elems = np.int64(0)
-        if op != O.OP_IDENTITY and op != O.OP_FLATTEN and op != O.OP_INPUT:
+        if not (op == O.OP_IDENTITY or op == O.OP_FLATTEN or op == O.OP_INPUT
+                or op == O.OP_CHANNEL_SPLIT or op == O.OP_CROP):
             elems = oc * oh * ow_
         fl = np.int64(0)
         if st == S.OK:

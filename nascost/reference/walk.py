@@ -29,7 +29,7 @@ _pool_out = formulas.pool_out_size.py_func
 _scale = formulas.scale_channels.py_func
 
 # ops whose output elements are not counted in the 'activations' metric (views)
-_NO_ACTIVATIONS = ("identity", "flatten")
+_NO_ACTIVATIONS = ("identity", "flatten", "channel_split", "crop")
 _ELEMENTWISE = ("relu", "relu6", "sigmoid", "tanh", "hardswish", "hardsigmoid", "silu", "gelu")
 
 
@@ -294,8 +294,36 @@ def _concat(shapes: list, f: dict):
     return (sum(x[0] for x in shapes), s[1], s[2], 4), 0, 0, {}
 
 
+def _channel_split(shapes: list, f: dict):
+    _need_rank4(shapes)
+    (c, h, w, _), = shapes
+    chunks, index = f["chunks"], f["index"]
+    _need(chunks >= 1 and 0 <= index < chunks, status.BAD_FIELD)
+    _need(c % chunks == 0, status.GROUPS)
+    return (c // chunks, h, w, 4), 0, 0, {}
+
+
+def _channel_shuffle(shapes: list, f: dict):
+    _need_rank4(shapes)
+    s, = shapes
+    _need(f["groups"] >= 1, status.BAD_FIELD)
+    _need(s[0] % f["groups"] == 0, status.GROUPS)
+    return s, 0, 0, {}
+
+
+def _crop(shapes: list, f: dict):
+    _need_rank4(shapes)
+    (c, h, w, _), = shapes
+    _need(f["top"] >= 0 and f["left"] >= 0, status.BAD_FIELD)
+    _need(h - f["top"] >= 1 and w - f["left"] >= 1, status.COLLAPSED)
+    return (c, h - f["top"], w - f["left"], 4), 0, 0, {}
+
+
 _OPS = {
     "conv2d": _conv2d,
+    "channel_split": _channel_split,
+    "channel_shuffle": _channel_shuffle,
+    "crop": _crop,
     "linear": _linear,
     "batchnorm2d": _batchnorm2d,
     "maxpool2d": _pool("maxpool"),

@@ -21,7 +21,7 @@ SLOT_DH = 7
 SLOT_DW = 8
 SLOT_GROUPS = 9
 SLOT_BIAS = 10  # bias (conv, linear) / affine (batchnorm) / ceil_mode (pooling)
-SLOT_AUX = 11  # reserved for ops with one more integer field
+SLOT_AUX = 11  # index of channel_split
 N_SLOTS = 12
 
 
@@ -100,7 +100,10 @@ OP_CONCAT = 18
 OP_IDENTITY = 19
 OP_ZERO = 20
 OP_MOVE = 21  # internal: copies a register (block and choice outputs); not a layer
-N_OPCODES = 22
+OP_CHANNEL_SPLIT = 22
+OP_CHANNEL_SHUFFLE = 23
+OP_CROP = 24
+N_OPCODES = 25
 
 ACTIVATION_OPCODES = (
     OP_RELU, OP_RELU6, OP_SIGMOID, OP_TANH, OP_HARDSWISH, OP_HARDSIGMOID, OP_SILU, OP_GELU,
@@ -165,3 +168,20 @@ register(OpSpec("mul", OP_MUL, n_inputs="2", doc="elementwise product with broad
 register(OpSpec("concat", OP_CONCAT, n_inputs="2+", zero_cost=True, doc="torch.cat(dim=1)"))
 register(OpSpec("identity", OP_IDENTITY, zero_cost=True, doc="torch.nn.Identity"))
 register(OpSpec("zero", OP_ZERO, doc="NAS-Bench-201 'none': x.mul(0.)"))
+register(OpSpec(
+    "channel_split", OP_CHANNEL_SPLIT, zero_cost=True,
+    fields=(FieldSpec("chunks", (SLOT_OUT,), minimum=1),
+            FieldSpec("index", (SLOT_AUX,), default=0, minimum=0)),
+    doc="x.chunk(chunks, dim=1)[index], a view (ShuffleNetV2); chunks must divide C",
+))
+register(OpSpec(
+    "channel_shuffle", OP_CHANNEL_SHUFFLE, zero_cost=True,
+    fields=(FieldSpec("groups", (SLOT_GROUPS,), minimum=1),),
+    doc="ShuffleNet's channel shuffle: view, transpose, contiguous copy",
+))
+register(OpSpec(
+    "crop", OP_CROP, zero_cost=True,
+    fields=(FieldSpec("top", (SLOT_PH,), default=0, minimum=0),
+            FieldSpec("left", (SLOT_PW,), default=0, minimum=0)),
+    doc="x[:, :, top:, left:], a view (DARTS FactorizedReduce)",
+))

@@ -131,7 +131,34 @@ def se_space():
     return b.build()
 
 
-SPACES = [chain_space, residual_space, cell_space, se_space]
+def shuffle_space():
+    """ShuffleNetV2 units (channel split, concat, channel shuffle) and a DARTS-style
+    factorized reduction (a cropped second path)."""
+    b = SpaceBuilder("shuffle")
+    res = b.gene("res", [9, 12, 16])
+    w = b.gene("width", [8, 12, 16])
+    g = b.gene("groups", [2, 4])
+    b.input(3, res, res)
+    b.conv2d("stem", w, 3, padding=1, bias=False)
+    b.op("relu", "stem_act")
+    b.layer("channel_split", "left", "stem_act", chunks=2, index=0)
+    b.layer("channel_split", "right", "stem_act", chunks=2, index=1)
+    b.conv2d("right_pw", SpaceBuilder.channels_of("right"), 1, input="right")
+    b.op("concat", "cat", ["left", "right_pw"])
+    b.layer("channel_shuffle", "shuffle", "cat", groups=g)
+    b.op("relu", "fr_act")
+    b.conv2d("fr_a", 8, 1, stride=2, bias=False, input="fr_act")
+    b.layer("crop", "fr_shift", "fr_act", top=1, left=1)
+    b.conv2d("fr_b", 8, 1, stride=2, bias=False, input="fr_shift")
+    b.op("concat", "fr_cat", ["fr_a", "fr_b"])
+    b.batchnorm2d("fr_bn")
+    b.op("global_avgpool", "gap")
+    b.op("flatten", "flat")
+    b.linear("fc", 10)
+    return b.build()
+
+
+SPACES = [chain_space, residual_space, cell_space, se_space, shuffle_space]
 
 
 def torch_macs(model, x):
@@ -148,6 +175,10 @@ def test_network_parity(make):
     valid = 0
     for row in space.sample(N_CANDIDATES, seed=0):
         r = resolve(space, row)
+        for engine in ("interpreter", "tables"):  # the kernels agree with the reference
+            got = space.score_arrays(row, convention="macs", batch=BATCH, engine=engine)
+            assert {k: int(v[0]) for k, v in got.items()} == count(
+                space, row, convention="macs", batch=BATCH), (engine, row)
         if r.status != status.OK:
             with pytest.raises(ValueError, match=repr(r.failed_layer)):
                 to_torch(space, row, device="meta")
