@@ -97,9 +97,10 @@ class ChoiceHandle:
 
 
 class SpaceBuilder:
-    def __init__(self, name: str, description: str | None = None):
+    def __init__(self, name: str, description: str | None = None, codec: str | None = None):
         self.name = name
         self.description = description
+        self.codec = codec
         self._genes: list[dict] = []
         self._input: dict | None = None
         self._root: list = []
@@ -215,6 +216,8 @@ class SpaceBuilder:
                       "genes": self._genes, "layers": self._root}
         if self.description:
             spec["description"] = self.description
+        if self.codec:
+            spec["codec"] = self.codec
         if self._named:
             spec["named"] = self._named
         return spec

@@ -122,6 +122,24 @@ class Space:
                            f"it has {sorted(named)}")
         return np.array(named[name], dtype=np.uint8)
 
+    def encode(self, native: Any) -> np.ndarray:
+        """A genes row from the space's own description of an architecture (an NB201 arch
+        string, a DARTS genotype, OFA's {"ks", "e", "d", "r"} dict, ...)."""
+        return self._codec().encode(self, native)
+
+    def decode(self, genes_row: GenesLike) -> Any:
+        """The space's own description of a candidate (inverse of encode)."""
+        return self._codec().decode(self, self.check_genes(genes_row)[0])
+
+    def _codec(self):
+        from nascost.spaces.codecs import get_codec
+
+        name = self.spec.get("codec")
+        if name is None:
+            raise ValueError(f"space {self.name!r} has no native encoding; use genes rows or "
+                             "genes_from_values()")
+        return get_codec(name)
+
     @property
     def named_candidates(self) -> list[str]:
         return sorted(self.spec.get("named", {}))

@@ -441,7 +441,8 @@ def normalize(raw: Any) -> dict:
     fmt = raw.get("nascost_space", FORMAT)
     if fmt != FORMAT:
         c.err("nascost_space", f"unsupported format version {fmt!r}; this nascost reads {FORMAT}")
-    allowed = {"nascost_space", "name", "description", "input", "genes", "layers", "named"}
+    allowed = {"nascost_space", "name", "description", "input", "genes", "layers", "named",
+               "codec"}
     for key in sorted(set(raw) - allowed):
         c.err(key, f"unexpected top-level key; expected {sorted(allowed)}")
     genes = c.genes_section(raw.get("genes", []))
@@ -472,6 +473,10 @@ def normalize(raw: Any) -> dict:
            "layers": layers}
     if "description" in raw:
         out["description"] = str(raw["description"])
+    if "codec" in raw:
+        if not isinstance(raw["codec"], str) or not raw["codec"]:
+            raise SpaceError(["codec: must name a native-encoding codec (a string)"], name)
+        out["codec"] = raw["codec"]
     if named:
         out["named"] = named
     return out
