@@ -3,30 +3,43 @@
     >>> from nascost.spaces import list_spaces, load_builtin
     >>> space = load_builtin("nb201-cifar10")
 
-Each built-in's canonical JSON is also stored in data/spaces/<name>.json (written by
-``python -m nascost.spaces.export_json``); a test checks that it matches the builder.
+Every module of this package that defines ``SPACES = {name: build_function}`` contributes
+its spaces (a name defined twice is an error). Each built-in's canonical JSON is also stored
+in data/spaces/<name>.json (``python -m nascost.spaces.export_json``); a test checks that
+it matches the builder.
 """
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING
-
-from nascost.spaces import mbv2_style, nb201, resnet_style, torchvision_models
 
 if TYPE_CHECKING:
     from nascost.space.space import Space
 
 __all__ = ["BUILTINS", "list_spaces", "load_builtin"]
 
-BUILTINS: dict[str, Callable[[], Space]] = {
-    "mbv2-style": mbv2_style.build,
-    "resnet-style": resnet_style.build,
-    "nb201-cifar10": nb201.build,
-    "resnet18": torchvision_models.resnet18,
-    "mobilenet_v2": torchvision_models.mobilenet_v2,
-}
+
+def _discover() -> dict[str, Callable[[], Space]]:
+    found: dict[str, Callable[[], Space]] = {}
+    where: dict[str, str] = {}
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if info.name.startswith("_") or info.name in ("codecs", "export_json"):
+            continue
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        for name, build in getattr(module, "SPACES", {}).items():
+            if name in found:
+                raise RuntimeError(f"built-in space {name!r} is defined in both "
+                                   f"{where[name]} and {info.name}")
+            found[name] = build
+            where[name] = info.name
+    return found
+
+
+BUILTINS: dict[str, Callable[[], Space]] = _discover()
 
 
 def list_spaces() -> list[str]:

@@ -153,3 +153,6 @@ def _mobilenet_v2_genes(b: SpaceBuilder) -> list[int]:
             v = values[name]
         out.append(choices.index(v))
     return out
+
+
+SPACES = {"mbv2-style": build}

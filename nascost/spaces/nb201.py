@@ -143,3 +143,6 @@ NAMED_ARCHS = {
     "all_skip_connect": "|skip_connect~0|+|skip_connect~0|skip_connect~1|"
                         "+|skip_connect~0|skip_connect~1|skip_connect~2|",
 }
+
+
+SPACES = {"nb201-cifar10": build}

@@ -137,3 +137,6 @@ def build() -> Space:
             values.update({f"s{i}_depth": d, f"s{i}_width": 1.0, f"s{i}_block": kind})
         b.name_candidate(name, [g["choices"].index(values[g["name"]]) for g in spec_genes])
     return b.build()
+
+
+SPACES = {"resnet-style": build}

@@ -102,3 +102,6 @@ def mobilenet_v2() -> Space:
     b.op("flatten", "flatten")
     b.linear("classifier_1", out_features=NUM_CLASSES)
     return b.build()
+
+
+SPACES = {"resnet18": resnet18, "mobilenet_v2": mobilenet_v2}
