@@ -166,9 +166,10 @@ def run_one(ins, ex, aux, ow, genes, regC, regH, regW, regR, fv, live, track, re
             if r != 4:
                 st = S.BAD_RANK
             else:
+                q0 = c * h * w
                 if fv[O.SLOT_BIAS] != 0:
                     p = 2 * c
-                q0 = c * h * w
+                    q1 = q0
         elif op == O.OP_MAXPOOL2D or op == O.OP_AVGPOOL2D:
             kh = fv[O.SLOT_KH]
             kw = fv[O.SLOT_KW]
@@ -188,11 +189,9 @@ def run_one(ins, ex, aux, ow, genes, regC, regH, regW, regR, fv, live, track, re
                 ow_ = pool_out_size(w, kw, sw, pw, ceil)
                 if oh < 1 or ow_ < 1:
                     st = S.COLLAPSED
-                elif float(c) * float(oh) * float(ow_) * float(kh) * float(kw) > _FLIMIT:
-                    st = S.OVERFLOW
                 else:
                     q0 = c * oh * ow_
-                    q1 = q0 * kh * kw
+                    q1 = c * h * w
         elif op == O.OP_GLOBAL_AVGPOOL:
             if r != 4:
                 st = S.BAD_RANK

@@ -236,7 +236,9 @@ def _linear(shapes: list, f: dict):
 def _batchnorm2d(shapes: list, f: dict):
     _need_rank4(shapes)
     s, = shapes
-    return s, 2 * s[0] if f["affine"] else 0, 0, {"batchnorm": _elems(s)}
+    n = _elems(s)
+    return (s, 2 * s[0] if f["affine"] else 0, 0,
+            {"batchnorm": n, "batchnorm_affine": n if f["affine"] else 0})
 
 
 def _pool(kind: str):
@@ -250,7 +252,7 @@ def _pool(kind: str):
         ho, wo = _pool_out(h, kh, sh, ph, ceil), _pool_out(w, kw, sw, pw, ceil)
         _need(ho >= 1 and wo >= 1, status.COLLAPSED)
         out = c * ho * wo
-        return (c, ho, wo, 4), 0, 0, {f"{kind}_out": out, f"{kind}_window": out * kh * kw}
+        return (c, ho, wo, 4), 0, 0, {f"{kind}_out": out, f"{kind}_in": c * h * w}
     return rule
 
 

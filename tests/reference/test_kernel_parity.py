@@ -131,8 +131,9 @@ class _Gen:
 
 
 @pytest.mark.parametrize("convention", ["seed", {"conv_mac": 2, "conv_bias": 1, "linear_bias": 1,
-                                                 "maxpool_window": 1, "zero": 1,
-                                                 "global_pool_in": 1, "avgpool_window": 1}])
+                                                 "maxpool_in": 1, "zero": 1,
+                                                 "global_pool_in": 1, "avgpool_in": 1,
+                                                 "batchnorm_affine": 1}])
 @pytest.mark.parametrize("engine", ["interpreter", "tables"])
 def test_reference_equals_kernels(convention, engine):
     seen_status = set()

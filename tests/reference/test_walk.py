@@ -97,10 +97,10 @@ def test_small_cnn():
     assert by["conv"].params == 216  # 3*3*3*8, no bias
     assert by["conv"].terms == {"conv_mac": 13_824, "conv_bias": 0}  # 216 * 8*8
     assert by["bn"].params == 16  # 2*8
-    assert by["bn"].terms == {"batchnorm": 512}  # 8*8*8
+    assert by["bn"].terms == {"batchnorm": 512, "batchnorm_affine": 512}  # 8*8*8
     assert by["act"].terms == {"relu": 512}
     assert by["pool"].fields["stride"] == (2, 2)  # pool stride defaults to the kernel
-    assert by["pool"].terms == {"maxpool_out": 128, "maxpool_window": 512}  # 8*4*4, *2*2
+    assert by["pool"].terms == {"maxpool_out": 128, "maxpool_in": 512}  # 8*4*4; 8*8*8
     assert by["gap"].terms == {"global_pool_out": 8, "global_pool_in": 128}
     assert by["flat"].terms == {}
     assert by["fc"].params == 90  # 8*10 + 10
@@ -215,7 +215,7 @@ def test_choice_options():
     assert r.live == [True, True]
     r = resolve(space, [1, 1])
     assert [layer.name for layer in r.layers] == ["edge_pool", "sum"]
-    assert r.layers[0].terms == {"maxpool_out": 256, "maxpool_window": 2_304}  # 4*8*8, *9
+    assert r.layers[0].terms == {"maxpool_out": 256, "maxpool_in": 256}  # 4*8*8 both
     assert r.live == [True, False]
     r = resolve(space, [2, 1])  # empty option: the choice's output is its input
     assert [layer.name for layer in r.layers] == ["sum"]
