@@ -51,7 +51,7 @@ def score_into(program: Program, genes: np.ndarray, convention: conv.Convention,
                out: dict[str, np.ndarray], tables=None) -> dict[str, np.ndarray]:
     """Score into preallocated arrays (no validation: the hot path of scorers and streams)."""
     if tables is not None:
-        T.score_tables(tables.glist, tables.meta, tables.rows, tables.cards, genes, batch,
+        T.score_tables(tables.gstride, tables.meta, tables.rows, tables.safe, genes, batch,
                        out["params"], out["macs"], out["flops"], out["activations"],
                        out["status"])
         return out

@@ -30,10 +30,10 @@ T_NEXT, T_STATUS, T_PARAMS, T_MACS, T_FLOPS, T_ACTS = range(6)
 @dataclass(frozen=True, eq=False)
 class Tables:
     segs: tuple[Segment, ...]
-    glist: np.ndarray  # genes of all segments, concatenated
-    meta: np.ndarray  # (n_segs, 4): gene ptr, gene count, first row, rows per state
+    gstride: np.ndarray  # (gene, stride) pairs of all segments, concatenated
+    meta: np.ndarray  # (n_segs, 4): pair ptr, pair count, first row, rows per state
     rows: np.ndarray  # (n_rows, 6) int64
-    cards: np.ndarray
+    safe: bool  # no sum of one row per segment can pass 2**62: no overflow checks needed
 
     @property
     def n_rows(self) -> int:
@@ -41,10 +41,12 @@ class Tables:
 
 
 @jit
-def _tabulate(ins, ex, aux, ow, n_regs, n_genes, i0, i1, cross_in, states, seg_genes, cards,
-              cross_out, res, out_shapes):
-    """Run segment [i0, i1) for every (state, gene combination); the last gene varies
-    fastest. states: (n_states, len(cross_in), 4) shapes of the registers crossing in."""
+def _tabulate(ins, ex, aux, ow, n_regs, n_genes, i0, i1, cross_in, states, carried_in,
+              state_genes, seg_genes, cards, cross_out, carried_out, res, out_shapes,
+              out_genes):
+    """Run segment [i0, i1) for every (state, combination of its genes); the last gene
+    varies fastest. A state is the shapes of the registers cross_in and the values of the
+    genes carried_in."""
     n_states = states.shape[0]
     n_comb = res.shape[0] // max(n_states, 1)
     regC = np.zeros(n_regs, np.int64)
@@ -57,6 +59,8 @@ def _tabulate(ins, ex, aux, ow, n_regs, n_genes, i0, i1, cross_in, states, seg_g
     genes = np.zeros(n_genes, np.uint8)
     q = seg_genes.shape[0]
     for s in range(n_states):
+        for j in range(carried_in.shape[0]):
+            genes[carried_in[j]] = np.uint8(state_genes[s, j])
         for c in range(n_comb):
             for k in range(cross_in.shape[0]):
                 r = cross_in[k]
@@ -82,6 +86,12 @@ def _tabulate(ins, ex, aux, ow, n_regs, n_genes, i0, i1, cross_in, states, seg_g
                 out_shapes[row, k, 1] = regH[r]
                 out_shapes[row, k, 2] = regW[r]
                 out_shapes[row, k, 3] = regR[r]
+            for j in range(carried_out.shape[0]):
+                out_genes[row, j] = genes[carried_out[j]]
+
+
+def _i64(values) -> np.ndarray:
+    return np.array(values, dtype=np.int64)
 
 
 def build_tables(program: Program, convention: Convention) -> Tables | None:
@@ -89,11 +99,13 @@ def build_tables(program: Program, convention: Convention) -> Tables | None:
     segs = segment(program)
     cards = program.cards
     states = np.zeros((1, 0, 4), dtype=np.int64)  # boundary 0: nothing crosses
+    state_genes = np.zeros((1, 0), dtype=np.int64)
     meta = np.zeros((len(segs), 4), dtype=np.int64)
-    glist, gmeta = segment_arrays(segs)
+    gstride, gmeta = segment_arrays(segs, cards)
     meta[:, :2] = gmeta
     parts = []
     n_rows = 0
+    worst = np.zeros(4, dtype=np.float64)  # the largest row of each segment, summed
     for k, seg in enumerate(segs):
         n_comb = math.prod(int(cards[g]) for g in seg.genes)
         n_states = states.shape[0]
@@ -101,83 +113,97 @@ def build_tables(program: Program, convention: Convention) -> Tables | None:
             return None
         res = np.zeros((n_states * n_comb, 5), dtype=np.int64)
         out_shapes = np.zeros((n_states * n_comb, len(seg.cross_out), 4), dtype=np.int64)
-        preload = segs[k - 1].cross_out if k > 0 else ()
+        out_genes = np.zeros((n_states * n_comb, len(seg.carried_out)), dtype=np.int64)
         _tabulate(program.ins, program.ex, program.aux, convention.op_weights, program.n_regs,
-                  program.n_genes, seg.start, seg.end, np.array(preload, dtype=np.int64),
-                  states, np.array(seg.genes, dtype=np.int64),
-                  np.array([cards[g] for g in seg.genes], dtype=np.int64),
-                  np.array(seg.cross_out, dtype=np.int64), res, out_shapes)
-        # the next boundary's states: distinct out shapes of the rows that succeeded
-        flat = out_shapes.reshape(out_shapes.shape[0], -1)
+                  program.n_genes, seg.start, seg.end, _i64(seg.cross_in), states,
+                  _i64(seg.carried_in), state_genes, _i64(seg.genes),
+                  _i64([cards[g] for g in seg.genes]), _i64(seg.cross_out),
+                  _i64(seg.carried_out), res, out_shapes, out_genes)
+        # the next boundary's states: the distinct outgoing states of the rows that succeeded
+        flat = np.concatenate([out_shapes.reshape(out_shapes.shape[0], -1), out_genes], axis=1)
         ok = res[:, 0] == S.OK
+        nxt = np.zeros(res.shape[0], dtype=np.int64)
         if ok.any():
             uniq, inv = np.unique(flat[ok], axis=0, return_inverse=True)
+            nxt[ok] = inv.reshape(-1)
         else:
-            uniq, inv = np.zeros((1, flat.shape[1]), dtype=np.int64), np.zeros(0, np.int64)
-        nxt = np.zeros(res.shape[0], dtype=np.int64)
-        nxt[ok] = inv.reshape(-1)
-        # the registers crossing into segment k + 1 (read there or passed through)
-        states = np.ascontiguousarray(uniq.reshape(uniq.shape[0], len(seg.cross_out), 4))
+            uniq = np.zeros((1, flat.shape[1]), dtype=np.int64)
+        n_shape = 4 * len(seg.cross_out)
+        states = np.ascontiguousarray(
+            uniq[:, :n_shape].reshape(uniq.shape[0], len(seg.cross_out), 4))
+        state_genes = np.ascontiguousarray(uniq[:, n_shape:])
         table = np.empty((res.shape[0], 6), dtype=np.int64)
         table[:, T_NEXT] = nxt
         table[:, T_STATUS:] = res
+        worst += res[:, 1:].max(axis=0).astype(np.float64) if res.shape[0] else 0
         meta[k, 2] = n_rows
         meta[k, 3] = n_comb
         n_rows += res.shape[0]
         parts.append(table)
     rows = np.ascontiguousarray(np.concatenate(parts))
-    for a in (rows, meta, glist):
+    for a in (rows, meta, gstride):
         a.setflags(write=False)
-    return Tables(tuple(segs), glist, meta, rows, cards)
+    return Tables(tuple(segs), gstride, meta, rows, bool(worst.max() < float(LIMIT) / 2))
+
+
+BLOCK = 64  # candidates advanced together, segment by segment (independent lookups overlap)
 
 
 @jit_parallel
-def score_tables(glist, meta, rows, cards, genes, batch, o_params, o_macs, o_flops, o_acts,
+def score_tables(gstride, meta, rows, safe, genes, batch, o_params, o_macs, o_flops, o_acts,
                  o_status):
     """Score every row of genes by one table lookup per segment."""
     n = genes.shape[0]
     n_seg = meta.shape[0]
-    n_chunks = (n + CHUNK - 1) // CHUNK
+    n_blocks = (n + BLOCK - 1) // BLOCK
     lim = LIMIT // batch
-    for t in prange(n_chunks):
-        stop = min(n, (t + 1) * CHUNK)
-        for i in range(t * CHUNK, stop):
-            state = np.int64(0)
-            p = np.int64(0)
-            m = np.int64(0)
-            f = np.int64(0)
-            a = np.int64(0)
-            st = np.int64(0)
-            for k in range(n_seg):
-                gp = meta[k, 0]
+    for t in prange(n_blocks):
+        i0 = t * BLOCK
+        m_ = min(BLOCK, n - i0)
+        state = np.zeros(BLOCK, np.int64)
+        st = np.zeros(BLOCK, np.int64)
+        p = np.zeros(BLOCK, np.int64)
+        mc = np.zeros(BLOCK, np.int64)
+        f = np.zeros(BLOCK, np.int64)
+        a = np.zeros(BLOCK, np.int64)
+        for k in range(n_seg):
+            gp = meta[k, 0]
+            gn = meta[k, 1]
+            base = meta[k, 2]
+            per = meta[k, 3]
+            for j in range(m_):
                 idx = np.int64(0)
-                for q in range(meta[k, 1]):
-                    g = glist[gp + q]
-                    idx = idx * cards[g] + np.int64(genes[i, g])
-                r = meta[k, 2] + state * meta[k, 3] + idx
-                st = rows[r, T_STATUS]
-                if st != S.OK:
-                    break
-                p += rows[r, T_PARAMS]
-                m += rows[r, T_MACS]
-                f += rows[r, T_FLOPS]
-                a += rows[r, T_ACTS]
-                if p > LIMIT or m > LIMIT or f > LIMIT or a > LIMIT:
-                    st = S.OVERFLOW
-                    break
-                state = rows[r, T_NEXT]
-            if st == S.OK and (m > lim or f > lim or a > lim):
-                st = S.OVERFLOW
-            if st != S.OK:
-                p = 0
-                m = 0
-                f = 0
-                a = 0
-            o_params[i] = p
-            o_macs[i] = m * batch
-            o_flops[i] = f * batch
-            o_acts[i] = a * batch
-            o_status[i] = st
+                for q in range(gn):
+                    idx += np.int64(genes[i0 + j, gstride[gp + q, 0]]) * gstride[gp + q, 1]
+                r = base + state[j] * per + idx
+                if st[j] == 0:
+                    st[j] = rows[r, T_STATUS]
+                p[j] += rows[r, T_PARAMS]
+                mc[j] += rows[r, T_MACS]
+                f[j] += rows[r, T_FLOPS]
+                a[j] += rows[r, T_ACTS]
+                state[j] = rows[r, T_NEXT]
+            if not safe:
+                for j in range(m_):
+                    if st[j] == 0 and (p[j] > LIMIT or mc[j] > LIMIT or f[j] > LIMIT
+                                       or a[j] > LIMIT):
+                        st[j] = S.OVERFLOW
+        for j in range(m_):
+            s_ = st[j]
+            if s_ == S.OK and (mc[j] > lim or f[j] > lim or a[j] > lim):
+                s_ = S.OVERFLOW
+            i = i0 + j
+            if s_ != S.OK:
+                o_params[i] = 0
+                o_macs[i] = 0
+                o_flops[i] = 0
+                o_acts[i] = 0
+            else:
+                o_params[i] = p[j]
+                o_macs[i] = mc[j] * batch
+                o_flops[i] = f[j] * batch
+                o_acts[i] = a[j] * batch
+            o_status[i] = s_
 
 
 _CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()

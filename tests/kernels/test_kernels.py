@@ -91,16 +91,16 @@ def test_overflow_is_a_status():
 
 def test_twice_the_candidates_take_about_twice_the_time():
     space = nascost.load_space("mbv2-style")
-    genes = space.sample(400_000, seed=0)
-    space.score_arrays(genes[:1000])
+    genes = space.sample(1_000_000, seed=0)
+    space.score_arrays(genes[:1000], threads=1)
 
     def best(g):
         ts = []
-        for _ in range(5):
+        for _ in range(7):
             t = time.perf_counter()
-            space.score_arrays(g)
+            space.score_arrays(g, threads=1)
             ts.append(time.perf_counter() - t)
         return min(ts)
 
-    ratio = best(genes) / best(genes[:200_000])
-    assert 1.2 < ratio < 4.0, ratio  # generous slack: shared, noisy machines
+    ratio = best(genes) / best(genes[:500_000])
+    assert 1.3 < ratio < 3.5, ratio  # generous slack: shared, noisy machines
