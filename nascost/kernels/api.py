@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from nascost.kernels import interpreter as K
+from nascost.kernels import encoding as E
 from nascost.kernels import tables as T
 from nascost.kernels.jit import set_threads
 from nascost.program import program as P
@@ -47,13 +48,16 @@ def engine_tables(program: Program, convention: conv.Convention, engine: str):
     return tables
 
 
+SERIAL_BELOW = 2048  # batches smaller than this are scored on the calling thread
+
+
 def score_into(program: Program, genes: np.ndarray, convention: conv.Convention, batch: int,
                out: dict[str, np.ndarray], tables=None) -> dict[str, np.ndarray]:
     """Score into preallocated arrays (no validation: the hot path of scorers and streams)."""
     if tables is not None:
-        T.score_tables(tables.gstride, tables.meta, tables.rows, tables.safe, genes, batch,
-                       out["params"], out["macs"], out["flops"], out["activations"],
-                       out["status"])
+        kernel = T.score_tables_serial if genes.shape[0] < SERIAL_BELOW else T.score_tables
+        kernel(tables.gstride, tables.meta, tables.rows, tables.safe, genes, batch,
+               out["params"], out["macs"], out["flops"], out["activations"], out["status"])
         return out
     K.score_batch(program.ins, program.ex, program.aux, convention.op_weights, program.n_regs,
                   genes, batch, out["params"], out["macs"], out["flops"], out["activations"],
@@ -74,6 +78,39 @@ def score(program: Program, genes: np.ndarray, convention: Any = "seed", batch: 
         return score_into(program, genes, c, batch, out, tables)
     finally:
         set_threads(previous)
+
+
+class Scorer:
+    """A scoring function for NAS loops: tables and convention resolved once; each call
+    checks the batch and scores it, into ``out`` when given (no allocation)."""
+
+    __slots__ = ("program", "convention", "batch", "tables", "n_genes", "cards", "_bad")
+
+    def __init__(self, program: Program, convention: Any = "seed", batch: int = 1,
+                 engine: str = "auto", on_error=None):
+        self.program = program
+        self.convention = conv.resolve(convention)
+        self.batch = check_batch(batch)
+        self.tables = engine_tables(program, self.convention, engine)
+        self.n_genes = program.n_genes
+        self.cards = program.cards
+        self._bad = on_error
+        # compile (or load) the kernels now, not in the first call of the loop
+        self(np.zeros((1, self.n_genes), dtype=np.uint8))
+
+    def __call__(self, genes: np.ndarray, out: dict[str, np.ndarray] | None = None
+                 ) -> dict[str, np.ndarray]:
+        if (type(genes) is not np.ndarray or genes.dtype != np.uint8 or genes.ndim != 2
+                or genes.shape[1] != self.n_genes or not genes.flags.c_contiguous):
+            genes = self._bad(genes) if self._bad else np.ascontiguousarray(genes, np.uint8)
+        elif E.first_out_of_range(genes, self.cards) >= 0:
+            genes = self._bad(genes)
+        n = genes.shape[0]
+        if out is None:
+            out = empty_outputs(n)
+        elif out["params"].shape[0] != n:
+            raise ValueError(f"out arrays hold {out['params'].shape[0]} rows; the batch has {n}")
+        return score_into(self.program, genes, self.convention, self.batch, out, self.tables)
 
 
 def live_genes(program: Program, genes: np.ndarray) -> np.ndarray:

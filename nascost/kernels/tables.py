@@ -149,61 +149,77 @@ def build_tables(program: Program, convention: Convention) -> Tables | None:
 BLOCK = 64  # candidates advanced together, segment by segment (independent lookups overlap)
 
 
+@jit
+def _score_block(gstride, meta, rows, safe, genes, batch, i0, m_, o_params, o_macs, o_flops,
+                 o_acts, o_status):
+    """Score candidates i0 .. i0+m_-1 (m_ <= BLOCK), segment by segment: the lookups of
+    different candidates are independent, so their memory accesses overlap."""
+    n_seg = meta.shape[0]
+    state = np.zeros(BLOCK, np.int64)
+    st = np.zeros(BLOCK, np.int64)
+    p = np.zeros(BLOCK, np.int64)
+    mc = np.zeros(BLOCK, np.int64)
+    f = np.zeros(BLOCK, np.int64)
+    a = np.zeros(BLOCK, np.int64)
+    for k in range(n_seg):
+        gp = meta[k, 0]
+        gn = meta[k, 1]
+        base = meta[k, 2]
+        per = meta[k, 3]
+        for j in range(m_):
+            idx = base + state[j] * per
+            for q in range(gn):
+                idx += np.int64(genes[i0 + j, gstride[gp + q, 0]]) * gstride[gp + q, 1]
+            if st[j] == 0:
+                st[j] = rows[idx, T_STATUS]
+            p[j] += rows[idx, T_PARAMS]
+            mc[j] += rows[idx, T_MACS]
+            f[j] += rows[idx, T_FLOPS]
+            a[j] += rows[idx, T_ACTS]
+            state[j] = rows[idx, T_NEXT]
+        if not safe:
+            for j in range(m_):
+                if st[j] == 0 and (p[j] > LIMIT or mc[j] > LIMIT or f[j] > LIMIT
+                                   or a[j] > LIMIT):
+                    st[j] = S.OVERFLOW
+    lim = LIMIT // batch
+    for j in range(m_):
+        s_ = st[j]
+        if s_ == S.OK and (mc[j] > lim or f[j] > lim or a[j] > lim):
+            s_ = S.OVERFLOW
+        i = i0 + j
+        if s_ != S.OK:
+            o_params[i] = 0
+            o_macs[i] = 0
+            o_flops[i] = 0
+            o_acts[i] = 0
+        else:
+            o_params[i] = p[j]
+            o_macs[i] = mc[j] * batch
+            o_flops[i] = f[j] * batch
+            o_acts[i] = a[j] * batch
+        o_status[i] = s_
+
+
 @jit_parallel
 def score_tables(gstride, meta, rows, safe, genes, batch, o_params, o_macs, o_flops, o_acts,
                  o_status):
-    """Score every row of genes by one table lookup per segment."""
+    """Score every row of genes by one table lookup per segment, blocks in parallel."""
     n = genes.shape[0]
-    n_seg = meta.shape[0]
-    n_blocks = (n + BLOCK - 1) // BLOCK
-    lim = LIMIT // batch
-    for t in prange(n_blocks):
-        i0 = t * BLOCK
-        m_ = min(BLOCK, n - i0)
-        state = np.zeros(BLOCK, np.int64)
-        st = np.zeros(BLOCK, np.int64)
-        p = np.zeros(BLOCK, np.int64)
-        mc = np.zeros(BLOCK, np.int64)
-        f = np.zeros(BLOCK, np.int64)
-        a = np.zeros(BLOCK, np.int64)
-        for k in range(n_seg):
-            gp = meta[k, 0]
-            gn = meta[k, 1]
-            base = meta[k, 2]
-            per = meta[k, 3]
-            for j in range(m_):
-                idx = np.int64(0)
-                for q in range(gn):
-                    idx += np.int64(genes[i0 + j, gstride[gp + q, 0]]) * gstride[gp + q, 1]
-                r = base + state[j] * per + idx
-                if st[j] == 0:
-                    st[j] = rows[r, T_STATUS]
-                p[j] += rows[r, T_PARAMS]
-                mc[j] += rows[r, T_MACS]
-                f[j] += rows[r, T_FLOPS]
-                a[j] += rows[r, T_ACTS]
-                state[j] = rows[r, T_NEXT]
-            if not safe:
-                for j in range(m_):
-                    if st[j] == 0 and (p[j] > LIMIT or mc[j] > LIMIT or f[j] > LIMIT
-                                       or a[j] > LIMIT):
-                        st[j] = S.OVERFLOW
-        for j in range(m_):
-            s_ = st[j]
-            if s_ == S.OK and (mc[j] > lim or f[j] > lim or a[j] > lim):
-                s_ = S.OVERFLOW
-            i = i0 + j
-            if s_ != S.OK:
-                o_params[i] = 0
-                o_macs[i] = 0
-                o_flops[i] = 0
-                o_acts[i] = 0
-            else:
-                o_params[i] = p[j]
-                o_macs[i] = mc[j] * batch
-                o_flops[i] = f[j] * batch
-                o_acts[i] = a[j] * batch
-            o_status[i] = s_
+    for t in prange((n + BLOCK - 1) // BLOCK):
+        _score_block(gstride, meta, rows, safe, genes, batch, t * BLOCK,
+                     min(BLOCK, n - t * BLOCK), o_params, o_macs, o_flops, o_acts, o_status)
+
+
+@jit
+def score_tables_serial(gstride, meta, rows, safe, genes, batch, o_params, o_macs, o_flops,
+                        o_acts, o_status):
+    """score_tables on the calling thread: small batches, where a parallel launch costs more
+    than the work (NAS-loop scorers)."""
+    n = genes.shape[0]
+    for t in range((n + BLOCK - 1) // BLOCK):
+        _score_block(gstride, meta, rows, safe, genes, batch, t * BLOCK,
+                     min(BLOCK, n - t * BLOCK), o_params, o_macs, o_flops, o_acts, o_status)
 
 
 _CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()

@@ -204,6 +204,14 @@ class Space:
 
         return score(self.program, self.check_genes(genes), convention, batch, threads, engine)
 
+    def scorer(self, convention: Any = "seed", batch: int = 1, engine: str = "auto"):
+        """A callable ``f(genes, out=None) -> dict[str, np.ndarray]`` for NAS loops: tables
+        and kernels are ready before the first call; ``out`` (arrays from a previous call,
+        or nascost.kernels.api.empty_outputs(n)) is filled in place."""
+        from nascost.kernels.api import Scorer
+
+        return Scorer(self.program, convention, batch, engine, on_error=self.check_genes)
+
     def layers(self, genes_row: GenesLike, convention: Any = "seed", batch: int = 1):
         """The per-layer breakdown of one candidate: a pyarrow.Table with each active layer's
         op, input and output shape, params, macs and flops."""
