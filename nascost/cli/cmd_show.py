@@ -17,18 +17,17 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from nascost.kernels.api import status_name
+    from nascost.kernels.api import breakdown, status_name
 
     space = load(args.space)
     genes = genes_from_args(space, args)
-    table = space.layers(genes, convention=args.convention, batch=args.batch)
-    totals = space.score_arrays(genes, convention=args.convention, batch=args.batch)
-    cols = table.to_pydict()
+    cols, totals = breakdown(space.program, genes, args.convention, args.batch)
+    n_rows = len(cols["layer"])
     rows = [
         [cols["layer"][i], cols["op"][i], cols["in_shape"][i], cols["out_shape"][i] or "-",
          format_count(cols["params"][i]), format_count(cols["macs"][i]),
          format_count(cols["flops"][i])]
-        for i in range(table.num_rows)
+        for i in range(n_rows)
     ]
     print(f"{space.name}  ({space.n_genes} genes, {space.size:,} gene arrays)")
     if space.n_genes:
@@ -39,15 +38,14 @@ def run(args) -> int:
     print()
     print(render(["layer", "op", "input", "output", "params", "MACs", "FLOPs"], rows,
                  align="lllrrrr"))
-    st = int(totals["status"][0])
+    st = totals["status"]
     print()
     if st != 0:
-        failed = cols["layer"][-1] if table.num_rows else "?"
+        failed = cols["layer"][-1] if n_rows else "?"
         print(f"status: {st} ({status_name(st)}) at layer {failed}")
         return 1
-    print(f"total: {format_count(totals['params'][0])} params, "
-          f"{format_count(totals['macs'][0])} MACs, {format_count(totals['flops'][0])} FLOPs, "
-          f"{format_count(totals['activations'][0])} activations  "
-          f"(params {int(totals['params'][0]):,}; MACs {int(totals['macs'][0]):,}; "
-          f"FLOPs {int(totals['flops'][0]):,})")
+    print(f"total: {format_count(totals['params'])} params, "
+          f"{format_count(totals['macs'])} MACs, {format_count(totals['flops'])} FLOPs, "
+          f"{format_count(totals['activations'])} activations  "
+          f"(params {totals['params']:,}; MACs {totals['macs']:,}; FLOPs {totals['flops']:,})")
     return 0

@@ -145,13 +145,13 @@ def _shape(c: int, h: int, w: int, rank: int) -> str:
     return f"{c}x{h}x{w}" if rank == 4 else f"{c}"
 
 
-def layer_table(program: Program, genes_row: np.ndarray, convention: Any = "seed",
-                batch: int = 1):
-    """One row per active layer (and the failing layer, if any): op, shapes, counts."""
-    import pyarrow as pa
-
+def breakdown(program: Program, genes_row: np.ndarray, convention: Any = "seed",
+              batch: int = 1):
+    """(per-layer columns, totals dict) of one candidate from a single interpreter run: one
+    row per active layer (and the failing layer, if any). Plain lists: building an Arrow
+    table makes pyarrow import pandas, which costs the CLI most of its start-up."""
     batch = check_batch(batch)
-    rec, _ = records(program, genes_row, convention)
+    rec, (st, p, m, f, a) = records(program, genes_row, convention)
     cols: dict[str, list] = {k: [] for k in (
         "layer", "op", "in_shape", "out_shape", "params", "macs", "flops", "activations",
         "status")}
@@ -159,23 +159,39 @@ def layer_table(program: Program, genes_row: np.ndarray, convention: Any = "seed
         li = int(program.ins[i, P.C_LAYER])
         if li < 0 or rec[i, P.R_ACTIVE] == 0:
             continue
-        st = int(rec[i, P.R_STATUS])
+        code = int(rec[i, P.R_STATUS])
         cols["layer"].append(program.layer_names[li])
         cols["op"].append(program.layer_ops[li])
         cols["in_shape"].append(_shape(*(int(x) for x in rec[i, P.R_IN_C:P.R_IN_RANK + 1])))
         cols["out_shape"].append(
-            _shape(*(int(x) for x in rec[i, P.R_OUT_C:P.R_OUT_RANK + 1])) if st == 0 else "")
+            _shape(*(int(x) for x in rec[i, P.R_OUT_C:P.R_OUT_RANK + 1])) if code == 0 else "")
         cols["params"].append(int(rec[i, P.R_PARAMS]))
         cols["macs"].append(int(rec[i, P.R_MACS]) * batch)
         cols["flops"].append(int(rec[i, P.R_FLOPS]) * batch)
         cols["activations"].append(int(rec[i, P.R_ELEMS]) * batch)
-        cols["status"].append(st)
+        cols["status"].append(code)
+    st = int(st)
+    lim = K.LIMIT // batch
+    if st == S.OK and max(int(m), int(f), int(a)) > lim:
+        st = S.OVERFLOW
+    ok = st == S.OK
+    totals = {"params": int(p) if ok else 0, "macs": int(m) * batch if ok else 0,
+              "flops": int(f) * batch if ok else 0, "activations": int(a) * batch if ok else 0,
+              "status": st}
+    return cols, totals
+
+
+def layer_table(program: Program, genes_row: np.ndarray, convention: Any = "seed",
+                batch: int = 1):
+    """The per-layer breakdown of one candidate as a pyarrow.Table (see breakdown)."""
+    import pyarrow as pa
+
     schema = pa.schema([
         ("layer", pa.string()), ("op", pa.string()), ("in_shape", pa.string()),
         ("out_shape", pa.string()), ("params", pa.int64()), ("macs", pa.int64()),
         ("flops", pa.int64()), ("activations", pa.int64()), ("status", pa.int8()),
     ])
-    return pa.table(cols, schema=schema)
+    return pa.table(breakdown(program, genes_row, convention, batch)[0], schema=schema)
 
 
 def status_name(code: int) -> str:
