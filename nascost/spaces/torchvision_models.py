@@ -1,107 +1,79 @@
-"""``resnet18`` and ``mobilenet_v2``: torchvision's models as one-candidate spaces (no genes).
+"""torchvision's classification models as one-candidate spaces, under their torchvision names.
 
-Written from torchvision's definitions (torchvision/models/resnet.py, mobilenetv2.py) at
-224x224 with 1000 classes: every conv without bias and followed by BatchNorm2d, the classifier
-Linear with bias (MobileNetV2's Dropout costs nothing and is left out). torchvision's weight
-tables publish 11,689,512 parameters and 1.814 GMACs ('GFLOPS' 1.81) for resnet18, and
-3,504,872 parameters and 0.301 GMACs ('GFLOPS' 0.30) for mobilenet_v2. Layer names follow
-torchvision's module names with '_' for '.'.
+Each is its family space (``families_*.py``) built with every knob fixed to the values of the
+family's named candidate of that name: the knobs fold into literals, so the space has no
+genes, and its layers are, one for one, those of ``load_builtin(family).named(name)`` (a test
+checks it). The two cannot drift apart: one function builds both.
+
+| family | torchvision names (knobs fixed) |
+|---|---|
+| ``resnet`` | resnet18, resnet34, resnet50, resnet101, resnet152, resnext50_32x4d, |
+| | resnext101_32x8d, resnext101_64x4d, wide_resnet50_2, wide_resnet101_2 |
+| ``mobilenet-v2`` | mobilenet_v2 (width 1.0) |
+| ``mobilenet-v3-large`` / ``-small`` | mobilenet_v3_large, mobilenet_v3_small (width 1.0) |
+| ``efficientnet`` | efficientnet_b0 .. efficientnet_b7 (width, depth, resolution) |
+| ``mnasnet`` | mnasnet0_5, mnasnet0_75, mnasnet1_0, mnasnet1_3 (alpha) |
+| ``shufflenet-v2`` | shufflenet_v2_x0_5 .. shufflenet_v2_x2_0 (width) |
+| ``regnetx`` | regnet_x_400mf .. regnet_x_32gf (arch) |
+
+All take 224 x 224 inputs except EfficientNet, whose one-candidate spaces take the paper's
+resolution of each model (B1 240, B2 260, B3 300, B4 380, B5 456, B6 528, B7 600; torchvision
+evaluates B2 at 288 and computed its published GFLOPS there, see tests). 1000 classes;
+dropout and stochastic depth cost nothing and are left out.
 """
 
 from __future__ import annotations
 
-from nascost.space.builder import SpaceBuilder
+from collections.abc import Callable
+from functools import partial
+
 from nascost.space.space import Space
-from nascost.spaces._common import make_divisible
-
-RESOLUTION = 224
-NUM_CLASSES = 1000
-
-
-def resnet18() -> Space:
-    b = SpaceBuilder("resnet18", description="torchvision resnet18 (224x224, 1000 classes)")
-    b.input(channels=3, height=RESOLUTION, width=RESOLUTION)
-    b.conv2d("conv1", out_channels=64, kernel=7, stride=2, padding=3, bias=False)
-    b.batchnorm2d("bn1")
-    b.op("relu", "relu")
-    b.maxpool2d("maxpool", kernel=3, stride=2, padding=1)
-    inplanes = 64
-    for li, (planes, stride) in enumerate(((64, 1), (128, 2), (256, 2), (512, 2)), start=1):
-        for k in range(2):  # BasicBlock x 2
-            p = f"layer{li}_{k}"
-            s = stride if k == 0 else 1
-            with b.block(p) as blk:
-                b.conv2d(f"{p}_conv1", out_channels=planes, kernel=3, stride=s, padding=1,
-                         bias=False)
-                b.batchnorm2d(f"{p}_bn1")
-                b.op("relu", f"{p}_relu1")
-                b.conv2d(f"{p}_conv2", out_channels=planes, kernel=3, padding=1, bias=False)
-                out = b.batchnorm2d(f"{p}_bn2")
-                identity = blk.input
-                if k == 0 and (s != 1 or inplanes != planes):
-                    b.conv2d(f"{p}_downsample_0", out_channels=planes, kernel=1, stride=s,
-                             bias=False, input=blk.input)
-                    identity = b.batchnorm2d(f"{p}_downsample_1")
-                b.op("add", f"{p}_add", input=[out, identity])
-                b.op("relu", f"{p}_relu2")
-            inplanes = planes
-    b.op("global_avgpool", "avgpool")
-    b.op("flatten", "flatten")
-    b.linear("fc", out_features=NUM_CLASSES)
-    return b.build()
-
-
-# t (expand ratio), c (channels), n (blocks), s (stride of the first block)
-MOBILENET_V2_SETTING = (
-    (1, 16, 1, 1),
-    (6, 24, 2, 2),
-    (6, 32, 3, 2),
-    (6, 64, 4, 2),
-    (6, 96, 3, 1),
-    (6, 160, 3, 2),
-    (6, 320, 1, 1),
+from nascost.spaces import (
+    families_efficientnet,
+    families_mnasnet,
+    families_mobilenet,
+    families_regnet,
+    families_resnet,
+    families_shufflenet,
 )
 
-
-def mobilenet_v2() -> Space:
-    b = SpaceBuilder("mobilenet_v2",
-                     description="torchvision mobilenet_v2 (width 1.0, 224x224, 1000 classes)")
-    b.input(channels=3, height=RESOLUTION, width=RESOLUTION)
-    width_mult = 1.0
-    inp = make_divisible(32 * width_mult, 8)
-    last = make_divisible(1280 * max(1.0, width_mult), 8)
-    b.conv2d("features_0_0", out_channels=inp, kernel=3, stride=2, padding=1, bias=False)
-    b.batchnorm2d("features_0_1")
-    b.op("relu6", "features_0_2")
-    idx = 1
-    for t, c, n, s in MOBILENET_V2_SETTING:
-        oup = make_divisible(c * width_mult, 8)
-        for i in range(n):
-            stride = s if i == 0 else 1
-            hidden = int(round(inp * t))
-            p = f"features_{idx}"
-            with b.block(p) as blk:
-                if t != 1:
-                    b.conv2d(f"{p}_pw", out_channels=hidden, kernel=1, bias=False)
-                    b.batchnorm2d(f"{p}_pw_bn")
-                    b.op("relu6", f"{p}_pw_act")
-                b.conv2d(f"{p}_dw", out_channels=hidden, kernel=3, stride=stride, padding=1,
-                         groups=hidden, bias=False)
-                b.batchnorm2d(f"{p}_dw_bn")
-                b.op("relu6", f"{p}_dw_act")
-                b.conv2d(f"{p}_pwl", out_channels=oup, kernel=1, bias=False)
-                out = b.batchnorm2d(f"{p}_pwl_bn")
-                if stride == 1 and inp == oup:
-                    b.op("add", f"{p}_add", input=[blk.input, out])
-            inp = oup
-            idx += 1
-    b.conv2d(f"features_{idx}_0", out_channels=last, kernel=1, bias=False)
-    b.batchnorm2d(f"features_{idx}_1")
-    b.op("relu6", f"features_{idx}_2")
-    b.op("global_avgpool", "avgpool")
-    b.op("flatten", "flatten")
-    b.linear("classifier_1", out_features=NUM_CLASSES)
-    return b.build()
+# torchvision name -> (family space name, family build function, the family's NAMED table)
+FAMILY_OF: dict[str, tuple[str, Callable[..., Space], dict]] = {}
 
 
-SPACES = {"resnet18": resnet18, "mobilenet_v2": mobilenet_v2}
+def _register(family: str, build: Callable[..., Space], named: dict, names) -> None:
+    for n in names:
+        FAMILY_OF[n] = (family, build, named)
+
+
+_register("resnet", families_resnet.build, families_resnet.NAMED,
+          ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d",
+           "resnext101_32x8d", "resnext101_64x4d", "wide_resnet50_2", "wide_resnet101_2"))
+_register("mobilenet-v2", families_mobilenet.build_v2, families_mobilenet.V2_NAMED,
+          ("mobilenet_v2",))
+_register("mobilenet-v3-large", families_mobilenet.build_v3_large,
+          families_mobilenet.V3_NAMED["mobilenet-v3-large"], ("mobilenet_v3_large",))
+_register("mobilenet-v3-small", families_mobilenet.build_v3_small,
+          families_mobilenet.V3_NAMED["mobilenet-v3-small"], ("mobilenet_v3_small",))
+_register("efficientnet", families_efficientnet.build, families_efficientnet.NAMED,
+          tuple(families_efficientnet.MODELS))
+_register("mnasnet", families_mnasnet.build, families_mnasnet.NAMED,
+          ("mnasnet0_5", "mnasnet0_75", "mnasnet1_0", "mnasnet1_3"))
+_register("shufflenet-v2", families_shufflenet.build, families_shufflenet.NAMED,
+          ("shufflenet_v2_x0_5", "shufflenet_v2_x1_0", "shufflenet_v2_x1_5",
+           "shufflenet_v2_x2_0"))
+_register("regnetx", families_regnet.build, families_regnet.NAMED,
+          tuple(families_regnet.NAMED))
+
+
+def build(name: str) -> Space:
+    """The one-candidate space of torchvision model ``name``."""
+    family, build_family, named = FAMILY_OF[name]
+    values = named[name]
+    res = values.get("resolution", 224)
+    return build_family(fixed=values, name=name, description=(
+        f"torchvision {name} ({res}x{res}, 1000 classes): the '{family}' space with every "
+        f"gene fixed to its named candidate {name!r}"))
+
+
+SPACES = {name: partial(build, name) for name in FAMILY_OF}
