@@ -16,7 +16,7 @@ import numpy as np
 from nascost.kernels.interpreter import CHUNK, LIMIT, run_one
 from nascost.kernels.jit import jit, jit_parallel, prange
 from nascost.program.program import Program
-from nascost.program.segments import Segment, segment, segment_arrays
+from nascost.program.segments import Segment, planned_groups, segment, segment_arrays
 from nascost.rules import ops as O
 from nascost.rules import status as S
 from nascost.rules.conventions import Convention
@@ -32,8 +32,9 @@ class Tables:
     segs: tuple[Segment, ...]
     gstride: np.ndarray  # (gene, stride) pairs of all segments, concatenated
     meta: np.ndarray  # (n_segs, 4): pair ptr, pair count, first row, rows per state
-    rows: np.ndarray  # (n_rows, 6) int64
+    rows: np.ndarray  # (n_rows, 6) int32 where every entry fits, else int64
     safe: bool  # no sum of one row per segment can pass 2**62: no overflow checks needed
+    n_states: np.ndarray  # states at the boundary before each segment
 
     @property
     def n_rows(self) -> int:
@@ -95,8 +96,20 @@ def _i64(values) -> np.ndarray:
 
 
 def build_tables(program: Program, convention: Convention) -> Tables | None:
-    """Tabulate every segment, or None when the tables would be too large."""
-    segs = segment(program)
+    """Tabulate every segment, or None when the tables would be too large.
+
+    The grouping of top-level nodes into segments is planned from the number of states at
+    each boundary, read off a first tabulation with one segment per top-level node."""
+    fine = [(s, e) for s, e in program.top]
+    if len(fine) > 1:
+        first = _build(program, convention, segment(program, fine))
+        if first is not None:
+            states = [int(n) for n in first.n_states]
+            return _build(program, convention, segment(program, planned_groups(program, states)))
+    return _build(program, convention, segment(program))
+
+
+def _build(program: Program, convention: Convention, segs: list[Segment]) -> Tables | None:
     cards = program.cards
     states = np.zeros((1, 0, 4), dtype=np.int64)  # boundary 0: nothing crosses
     state_genes = np.zeros((1, 0), dtype=np.int64)
@@ -104,6 +117,7 @@ def build_tables(program: Program, convention: Convention) -> Tables | None:
     gstride, gmeta = segment_arrays(segs, cards)
     meta[:, :2] = gmeta
     parts = []
+    states_seen: list[int] = []
     n_rows = 0
     worst = np.zeros(4, dtype=np.float64)  # the largest row of each segment, summed
     for k, seg in enumerate(segs):
@@ -132,6 +146,7 @@ def build_tables(program: Program, convention: Convention) -> Tables | None:
         states = np.ascontiguousarray(
             uniq[:, :n_shape].reshape(uniq.shape[0], len(seg.cross_out), 4))
         state_genes = np.ascontiguousarray(uniq[:, n_shape:])
+        states_seen.append(int(uniq.shape[0]))
         table = np.empty((res.shape[0], 6), dtype=np.int64)
         table[:, T_NEXT] = nxt
         table[:, T_STATUS:] = res
@@ -141,9 +156,13 @@ def build_tables(program: Program, convention: Convention) -> Tables | None:
         n_rows += res.shape[0]
         parts.append(table)
     rows = np.ascontiguousarray(np.concatenate(parts))
+    if rows.size and rows.max() < 2**31:
+        rows = rows.astype(np.int32)  # half the cache footprint: the lookups are memory-bound
     for a in (rows, meta, gstride):
         a.setflags(write=False)
-    return Tables(tuple(segs), gstride, meta, rows, bool(worst.max() < float(LIMIT) / 2))
+    n_states = np.array([1] + states_seen[:-1], dtype=np.int64)
+    return Tables(tuple(segs), gstride, meta, rows, bool(worst.max() < float(LIMIT) / 2),
+                  n_states)
 
 
 BLOCK = 64  # candidates advanced together, segment by segment (independent lookups overlap)

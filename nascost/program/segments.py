@@ -61,34 +61,81 @@ def _range_io(program: Program, start: int, end: int):
     return reads, writes, genes
 
 
-def segment(program: Program) -> list[Segment]:
-    """Group the top-level nodes into segments (greedy: merge while the combinations of the
-    genes first read in the segment stay small); a small space is one segment."""
+def greedy_groups(program: Program) -> list[tuple[int, int]]:
+    """Group the top-level nodes greedily: merge while the combinations of the genes first
+    read in the segment stay small; a small space is one group."""
     cards = [int(c) for c in program.cards]
 
     def combos(gs):
         return math.prod(cards[g] for g in gs)
 
     if math.prod(cards) <= WHOLE_SPACE:
-        groups = [(0, program.n_instr)]
-    else:
-        groups = []
-        seen: set[int] = set()  # genes first read in earlier segments
-        cur: tuple[int, int] | None = None
+        return [(0, program.n_instr)]
+    groups: list[tuple[int, int]] = []
+    seen: set[int] = set()  # genes first read in earlier segments
+    cur: tuple[int, int] | None = None
+    new: set[int] = set()
+    for start, end in program.top:
+        _, _, g = _range_io(program, start, end)
+        if cur is None:
+            cur, new = (start, end), set(g)
+            continue
+        union = new | (g - seen)
+        if union == new or combos(union) <= MAX_COMBOS:
+            cur, new = (cur[0], end), union
+        else:
+            groups.append(cur)
+            seen |= new
+            cur, new = (start, end), set(g) - seen
+    groups.append(cur)
+    return groups
+
+
+def planned_groups(program: Program, states: list[int], lookup_rows: int = 4096,
+                   max_rows: int = 1 << 16) -> list[tuple[int, int]]:
+    """Group the top-level nodes to minimise (table rows + lookup_rows per segment).
+
+    ``states[i]`` is the number of distinct states at the boundary before top-level node i
+    (it does not depend on the grouping); a group of nodes i..j-1 has states[i] times the
+    combinations of the genes first read in it rows. Dynamic programming over boundaries.
+    """
+    cards = [int(c) for c in program.cards]
+    if math.prod(cards) <= WHOLE_SPACE:
+        return [(0, program.n_instr)]
+    top = list(program.top)
+    n = len(top)
+    node_genes = [_range_io(program, s, e)[2] for s, e in top]
+    before: list[set[int]] = [set()]
+    for g in node_genes:
+        before.append(before[-1] | g)
+    inf = float("inf")
+    best = [0.0] + [inf] * n
+    choice = [0] * (n + 1)
+    for i in range(n):
+        if best[i] == inf:
+            continue
         new: set[int] = set()
-        for start, end in program.top:
-            _, _, g = _range_io(program, start, end)
-            if cur is None:
-                cur, new = (start, end), set(g)
-                continue
-            union = new | (g - seen)
-            if union == new or combos(union) <= MAX_COMBOS:
-                cur, new = (cur[0], end), union
-            else:
-                groups.append(cur)
-                seen |= new
-                cur, new = (start, end), set(g) - seen
-        groups.append(cur)
+        for j in range(i + 1, n + 1):
+            new |= node_genes[j - 1] - before[i]
+            rows = states[i] * math.prod(cards[g] for g in new)
+            if rows > max_rows and j > i + 1:
+                break
+            cost = best[i] + rows + lookup_rows
+            if cost < best[j]:
+                best[j], choice[j] = cost, i
+    cuts = []
+    j = n
+    while j > 0:
+        cuts.append((choice[j], j))
+        j = choice[j]
+    return [(top[a][0], top[b - 1][1]) for a, b in reversed(cuts)]
+
+
+def segment(program: Program, groups: list[tuple[int, int]] | None = None) -> list[Segment]:
+    """The segments of instruction ranges ``groups`` (default: greedy_groups), with the
+    registers and genes crossing each boundary."""
+    if groups is None:
+        groups = greedy_groups(program)
     io = [_range_io(program, s, e) for s, e in groups]
     out = []
     written_before: set[int] = set()
