@@ -1,0 +1,40 @@
+"""nascost pareto: the Pareto front of a result dataset."""
+
+from __future__ import annotations
+
+from nascost.cli.results_args import add_budget_args, budget_kwargs, one_line_errors
+
+
+def register(sub) -> None:
+    p = sub.add_parser("pareto", help="the Pareto front of a result dataset")
+    one_line_errors(p, "pareto")
+    p.add_argument("dir", metavar="DIR", help="a directory written by nascost score")
+    p.add_argument("--minimize", default="flops,params", metavar="COLS",
+                   help="columns to minimise, comma-separated (default flops,params)")
+    p.add_argument("--maximize", metavar="COLS", help="columns to maximise")
+    add_budget_args(p)
+    p.add_argument("--where", action="append", metavar="'NAME OP VALUE'",
+                   help="restrict the rows first (as in nascost query)")
+    p.add_argument("--out", metavar="FILE",
+                   help="write the front to FILE (.parquet with the metadata, or .csv)")
+    p.add_argument("--format", default="table", choices=("table", "csv", "json"),
+                   help="how to print the front when there is no --out")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from nascost.analytics.pareto import pareto
+    from nascost.cli.cmd_query import print_table, write_csv, write_json
+    from nascost.io.reader import results_info
+
+    front = pareto(args.dir, minimize=args.minimize, maximize=args.maximize, where=args.where,
+                   out=args.out, style="cli", **budget_kwargs(args))
+    if args.out:
+        print(f"{front.num_rows:,} rows on the Pareto front -> {args.out}")
+    elif args.format == "csv":
+        write_csv(front)
+    elif args.format == "json":
+        write_json(front)
+    else:
+        print_table(front, results_info(args.dir)["space"], limit=None)
+    return 0

@@ -1,0 +1,137 @@
+"""nascost score: stream a space's candidates, scored and filtered by budget, to Parquet."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from nascost.cli.args import add_space_arg, load
+from nascost.cli.results_args import add_budget_args, budget_kwargs, one_line_errors
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "score", help="score candidates of a space and write those within budget to Parquet",
+        description="Score candidates chunk by chunk (memory stays flat) and write the rows "
+                    "within budget to part files in DIR, resumably.")
+    one_line_errors(p, "score")
+    add_space_arg(p)
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--all", action="store_true", help="every candidate (by id)")
+    which.add_argument("--sample", metavar="N",
+                       help="N candidates drawn uniformly over the gene arrays (10M allowed)")
+    which.add_argument("--ids", metavar="A:B", help="the ids A (included) to B (excluded)")
+    p.add_argument("--seed", metavar="S", help="seed of --sample (default 0)")
+    p.add_argument("--out", required=True, metavar="DIR", help="the result directory")
+    add_budget_args(p)
+    p.add_argument("--include-invalid", action="store_true",
+                   help="also keep candidates whose status is not 0 (their counts are 0)")
+    p.add_argument("--convention", default="seed",
+                   help="counting convention: a preset name or a .json weight table "
+                        "(default: seed)")
+    p.add_argument("--batch", default="1", metavar="B", help="input batch size (default 1)")
+    p.add_argument("--threads", metavar="T", help="kernel threads (default: all cores)")
+    p.add_argument("--chunk-size", default=str(1 << 20), metavar="N",
+                   help="candidates scored per kernel call, and rows per part file "
+                        "(default 1048576)")
+    p.add_argument("--compression", default="zstd",
+                   choices=("zstd", "snappy", "lz4", "gzip", "none"),
+                   help="Parquet compression (default zstd)")
+    state = p.add_mutually_exclusive_group()
+    state.add_argument("--resume", action="store_true",
+                       help="continue the run recorded in DIR (same options)")
+    state.add_argument("--overwrite", action="store_true",
+                       help="delete the nascost results in DIR first")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from nascost.io.writer import WriteError, write_dataset
+    from nascost.units import format_count
+
+    space = load(args.space)
+    bar = None
+    kept = 0
+    options = dict(all=args.all, sample=args.sample, ids=args.ids, seed=args.seed,
+                   convention=args.convention, batch=args.batch, threads=args.threads,
+                   chunk_size=args.chunk_size, include_invalid=args.include_invalid,
+                   **budget_kwargs(args))
+
+    def progress(scanned: int, rows: int) -> None:
+        # the bar starts with the first chunk: a bad option never leaves a bar behind
+        nonlocal bar, kept
+        if bar is None and not args.no_progress:
+            bar = _progress_bar(space, args, options)
+        kept += rows
+        if bar is not None:
+            bar.update(scanned)
+            bar.set_postfix_str(f"kept {kept:,}", refresh=False)
+
+    t0 = time.perf_counter()
+    try:
+        result = write_dataset(space, args.out, resume=args.resume, overwrite=args.overwrite,
+                               on_progress=progress, compression=args.compression,
+                               style="cli", **options)
+    except WriteError as e:
+        if bar is not None:
+            bar.close()
+        print(f"nascost score: error: {e.strerror or e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        if bar is not None:
+            bar.close()
+        print(f"nascost score: interrupted; the finished parts in {args.out} are kept: "
+              "run the same command with --resume to continue", file=sys.stderr)
+        return 130
+    finally:
+        if bar is not None:
+            bar.close()
+    wall = time.perf_counter() - t0
+    _report(result, wall, format_count)
+    return 0
+
+
+def _progress_bar(space, args, options):
+    """A tqdm bar over the positions of the run (a resumed run starts where it left off);
+    candidates/s, rows kept and the ETA. Off when stderr is not a terminal."""
+    from pathlib import Path
+
+    from tqdm import tqdm
+
+    from nascost.io.manifest import Manifest
+    from nascost.io.options import scan_options
+
+    o = scan_options(space, style="cli", **options)
+    done = 0
+    if args.resume:
+        m = Manifest.load(Path(args.out))
+        done = m.scanned if m is not None else 0
+    return tqdm(total=o.count, initial=done, unit="cand", unit_scale=True,
+                dynamic_ncols=True, smoothing=0.1, file=sys.stderr, desc="scoring",
+                mininterval=0.5, disable=None)
+
+
+def _report(result, wall: float, fmt) -> None:
+    from nascost.analytics.summary import exact_quantiles
+    from nascost.io.reader import open_results
+
+    rate = result.scanned_now / wall if wall > 0 else 0.0
+    resumed = " (resumed)" if result.resumed else ""
+    print(f"scanned   {result.scanned_now:,} candidates in {wall:.2f} s "
+          f"({fmt(rate)}/s){resumed}")
+    if result.resumed or result.scanned != result.scanned_now:
+        print(f"dataset   {result.scanned:,} candidates scanned in all runs")
+    share = 100.0 * result.rows / result.scanned if result.scanned else 0.0
+    print(f"kept      {result.rows:,} rows ({share:.3g}%) in {result.parts} part files -> "
+          f"{result.path}")
+    if result.rows:
+        import pyarrow.compute as pc
+
+        ds = open_results(result.path)
+        for col in ("flops", "params"):
+            n, q = exact_quantiles(ds, col, (0.0, 0.5, 1.0), pc.field("status") == 0)
+            if n:
+                print(f"{col:<9} min {fmt(q[0.0])}  median {fmt(q[0.5])}  max {fmt(q[1.0])}")
+    if not result.complete:
+        print("incomplete: run the same command with --resume to finish")

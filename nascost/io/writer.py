@@ -1,0 +1,415 @@
+"""write_dataset: stream a scan into a directory of Parquet part files, resumably.
+
+The calling thread scans chunk after chunk (the kernels release the GIL); writer threads
+sort each part's rows by (flops, position), write it under a temporary name, flush it to
+disk and rename it, then record it in the manifest. A part holds the kept rows of one
+contiguous range of positions: it is cut when it reaches ``chunk_size`` rows, when
+``flush_seconds`` have passed since it was started (so a kill loses little work however
+tight the budget), or where the remaining ranges of a resumed run have a gap.
+
+Memory stays flat: at most one part being filled, one being written per writer thread and
+as many waiting in the queue.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from nascost.io import manifest as M
+from nascost.io import schema as R
+from nascost.io.options import OptionError, option_name, scan_options
+from nascost.io.scan import Block, Scanner, as_space, concat, sort_block
+
+DEFAULT_ROW_GROUP = 1 << 16
+DEFAULT_COMPRESSION = "zstd"
+
+
+class WriteError(OSError):
+    """Writing the results failed (full disk, unwritable directory, another writer)."""
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    path: Path
+    rows: int  # rows in the dataset (all runs into it)
+    scanned: int  # positions covered by the dataset
+    rows_now: int  # rows written by this call
+    scanned_now: int  # positions scanned by this call
+    parts: int  # part files in the dataset
+    seconds: float  # wall time of this call
+    complete: bool
+    resumed: bool
+
+
+def write_dataset(space: Any, out: str | Path, *, resume: bool = False,
+                  overwrite: bool = False,
+                  on_progress: Callable[[int, int], None] | None = None,
+                  compression: str = DEFAULT_COMPRESSION,
+                  row_group_size: int = DEFAULT_ROW_GROUP,
+                  writer_threads: int | None = None, fsync: bool = True,
+                  flush_seconds: float = 30.0, style: str = "python",
+                  **options: Any) -> WriteResult:
+    """Score candidates of ``space`` and write the rows within budget to the directory
+    ``out`` as Parquet part files (see ``stream`` for the scan options).
+
+    ``out`` must be empty or absent, unless ``resume`` (continue the run recorded there;
+    the options that decide the rows must be the same) or ``overwrite`` (delete the nascost
+    results there first). ``on_progress(scanned, kept)`` is called after every chunk with
+    the numbers of that chunk. Returns a WriteResult.
+    """
+    t0 = time.perf_counter()
+
+    def name(n: str) -> str:
+        return option_name(n, style)
+
+    sp = as_space(space)
+    opts = scan_options(sp, style=style, **options)
+    if resume and overwrite:
+        raise OptionError(name("overwrite"), f"cannot be combined with {name('resume')}")
+    if compression not in ("zstd", "snappy", "lz4", "gzip", "brotli", "none"):
+        raise OptionError(name("compression"), f"unknown codec {compression!r}")
+    if not isinstance(row_group_size, int) or row_group_size < 1:
+        raise OptionError(name("row_group_size"), f"must be an integer >= 1. "
+                                                  f"Got {row_group_size!r}.")
+    scanner = Scanner(sp, opts)  # everything about the scan is checked before the disk
+    out = Path(out)
+    info = R.read_info(scanner.metadata)
+    space_json = scanner.metadata[R.KEY_SPACE].decode()
+    existing = _check_target(out, resume, overwrite, info, name)
+
+    with _Lock(out):
+        if overwrite:
+            _clear(out)
+        _remove_temporaries(out)
+        manifest = _reconcile(out, existing, info, space_json) if resume else None
+        resumed = manifest is not None and bool(manifest.entries)
+        if manifest is None:
+            manifest = M.Manifest(out / M.MANIFEST, info, space_json, [])
+        _guard(out, "writing the manifest", lambda: manifest.save(fsync))
+        remaining = M.subtract(opts.start, opts.stop, manifest.done_ranges())
+        writers = _Writers(out, manifest, scanner, writer_threads or 2, compression,
+                           row_group_size, fsync)
+        rows_now = scanned_now = 0
+        ok = False
+        acc: list[Block] = []
+        try:
+            acc_rows = 0
+            started = time.monotonic()
+            for block in scanner.blocks(remaining):
+                if acc and block.start != acc[-1].stop:
+                    writers.submit(acc)
+                    acc, acc_rows = [], 0
+                if not acc:
+                    started = time.monotonic()
+                acc.append(block)
+                acc_rows += block.rows
+                rows_now += block.rows
+                scanned_now += block.scanned
+                if on_progress is not None:
+                    on_progress(block.scanned, block.rows)
+                if acc_rows >= opts.chunk_size or time.monotonic() - started >= flush_seconds:
+                    writers.submit(acc)
+                    acc, acc_rows = [], 0
+            if acc:
+                writers.submit(acc)
+            ok = True
+        except KeyboardInterrupt:
+            # the chunks scanned so far are complete work: write them, then stop
+            if acc:
+                writers.submit(acc)
+            ok = True
+            raise
+        finally:
+            writers.close(abort=not ok)
+        if not M.part_files(out):
+            # nothing kept: one empty part, so that every reader finds the schema
+            writers.write_part(Block(opts.start, opts.start, *_empty_columns(scanner)),
+                               record=False)
+        manifest.complete = not M.subtract(opts.start, opts.stop, manifest.done_ranges())
+        _guard(out, "writing the manifest", lambda: manifest.save(fsync))
+        return WriteResult(out, manifest.rows, manifest.scanned, rows_now, scanned_now,
+                           len(M.part_files(out)), time.perf_counter() - t0,
+                           manifest.complete, resumed)
+
+
+def _empty_columns(scanner: Scanner):
+    import numpy as np
+
+    g = scanner.space.n_genes
+    return (np.empty(0, np.uint64), np.empty(0, np.uint64) if scanner.with_ids else None,
+            np.empty((g, 0), np.uint8), np.empty((4, 0), np.int64), np.empty(0, np.int8))
+
+
+# -- the target directory ----------------------------------------------------------------
+
+def _check_target(out: Path, resume: bool, overwrite: bool, info: dict, name) -> M.Manifest | None:
+    """Refuse what must not be touched; returns the manifest of a run to resume."""
+    if out.exists() and not out.is_dir():
+        raise OptionError(name("out"), f"{out} exists and is not a directory")
+    entries = sorted(p.name for p in out.iterdir()) if out.is_dir() else []
+    if not entries:
+        return None
+    if not resume and not overwrite:
+        raise OptionError(name("out"), (
+            f"{out} is not empty; pass {name('resume')} to continue the run in it or "
+            f"{name('overwrite')} to replace it"))
+    foreign = [e for e in entries if not M.is_ours(e)]
+    if foreign:
+        what = "delete them" if overwrite else "resume there"
+        raise OptionError(name("out"), (
+            f"{out} holds files nascost did not write ({', '.join(foreign[:3])}"
+            f"{', ...' if len(foreign) > 3 else ''}); refusing to {what}"))
+    if overwrite:
+        return None
+    manifest = M.Manifest.load(out)
+    if manifest is None:
+        if M.part_files(out):
+            raise OptionError(name("resume"), (
+                f"{out} holds part files but no {M.MANIFEST}; cannot tell what run they "
+                f"belong to (use {name('overwrite')} to start again)"))
+        return None
+    _check_same_run(manifest.info, info, name)
+    return manifest
+
+
+def _check_same_run(old: dict, new: dict, name) -> None:
+    def fail(option: str, what: str, a: Any, b: Any) -> None:
+        raise OptionError(option, (
+            f"differs from the run being resumed: {what} was {a!r} there and is {b!r} now "
+            f"(repeat the original options, or use {name('overwrite')})"))
+
+    if old["space"]["hash"] != new["space"]["hash"]:
+        fail("SPACE" if name("x") == "--x" else "space", "the space",
+             f"{old['space']['name']} ({old['space']['hash']})",
+             f"{new['space']['name']} ({new['space']['hash']})")
+    a, b = old["run"], new["run"]
+    if a["mode"] != b["mode"]:
+        fail(name("sample" if b["mode"] == "sample" else "ids"), "the kind of scan",
+             a["mode"], b["mode"])
+    if b["mode"] == "sample":
+        if a["n"] != b["n"]:
+            fail(name("sample"), "the sample size", a["n"], b["n"])
+        if a["seed"] != b["seed"]:
+            fail(name("seed"), "the seed", a["seed"], b["seed"])
+    elif (a["start"], a["stop"]) != (b["start"], b["stop"]):
+        fail(name("ids"), "the id range", f"{a['start']}:{a['stop']}",
+             f"{b['start']}:{b['stop']}")
+    for key in sorted(set(a["budget"]) | set(b["budget"])):
+        if a["budget"].get(key) != b["budget"].get(key):
+            fail(name(key), "the budget", a["budget"].get(key), b["budget"].get(key))
+    if a["include_invalid"] != b["include_invalid"]:
+        fail(name("include_invalid"), "include_invalid", a["include_invalid"],
+             b["include_invalid"])
+    if old["convention"] != new["convention"]:
+        fail(name("convention"), "the convention", old["convention"]["name"],
+             new["convention"]["name"])
+    if old["batch"] != new["batch"]:
+        fail(name("batch"), "the batch", old["batch"], new["batch"])
+
+
+def _guard(out: Path, doing: str, fn: Callable[[], Any]) -> Any:
+    """Run fn, turning an OS failure into a WriteError that says what to do."""
+    try:
+        return fn()
+    except WriteError:
+        raise
+    except OSError as e:
+        raise _write_error(out, doing, e) from e
+
+
+def _write_error(out: Path, doing: str, e: OSError) -> WriteError:
+    text = str(e)
+    code = getattr(e, "errno", None)
+    if code in (errno.ENOSPC, errno.EDQUOT) or "No space left" in text \
+            or "Disk quota" in text:
+        return WriteError(errno.ENOSPC, (
+            f"no space left on the device of {out} while {doing}; the parts already "
+            "written are kept: free some space and run again with --resume"))
+    if isinstance(e, PermissionError) or code in (errno.EACCES, errno.EPERM, errno.EROFS) \
+            or "Permission denied" in text or "Read-only file system" in text:
+        return WriteError(errno.EACCES, f"cannot write to {out} ({doing}): permission denied "
+                                        "or read-only file system")
+    return WriteError(code or errno.EIO, f"{doing} in {out} failed: {text}")
+
+
+class _Lock:
+    """An exclusive lock on the directory for the duration of a run (released by the OS
+    if the process dies)."""
+
+    def __init__(self, out: Path):
+        self.out = out
+        self.file = None
+
+    def __enter__(self):
+        _guard(self.out, "creating the directory",
+               lambda: self.out.mkdir(parents=True, exist_ok=True))
+        self.file = _guard(self.out, "creating the lock file",
+                           lambda: open(self.out / M.LOCK, "a+"))
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: no lock
+            return self
+        try:
+            fcntl.flock(self.file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.file.close()
+            raise WriteError(errno.EBUSY, f"another nascost process is writing to {self.out}; "
+                                          "wait for it to finish") from None
+        return self
+
+    def __exit__(self, *exc):
+        if self.file is not None:
+            self.file.close()  # closing releases the lock
+
+
+def _clear(out: Path) -> None:
+    for p in sorted(out.iterdir()):
+        if M.is_ours(p.name) and p.name not in (M.LOCK, M.MANIFEST):
+            _guard(out, "deleting the old results", p.unlink)
+    if (out / M.MANIFEST).exists():
+        _guard(out, "deleting the old results", (out / M.MANIFEST).unlink)
+
+
+def _remove_temporaries(out: Path) -> None:
+    for p in out.iterdir():
+        if M.is_temp(p.name):
+            _guard(out, "deleting temporary files", p.unlink)
+
+
+def _reconcile(out: Path, manifest: M.Manifest | None, info: dict,
+               space_json: str) -> M.Manifest | None:
+    """Bring the manifest in line with the part files on disk."""
+    if manifest is None:
+        return None
+    on_disk = {p.name: M.parse_part(p.name) for p in M.part_files(out)}
+    entries = [e for e in manifest.entries if e["file"] is None or e["file"] in on_disk]
+    known = {e["file"] for e in entries if e["file"]}
+    for fname, (a, b) in on_disk.items():
+        if fname in known:
+            continue
+        path = out / fname
+        try:  # renamed just before the kill: complete, but not yet recorded
+            md = pq.read_metadata(path)
+            r = R.read_info(md.metadata)
+            ok = r["space"]["hash"] == info["space"]["hash"] and r["run"] == info["run"]
+        except Exception:
+            ok = False
+        if not ok:
+            _guard(out, "deleting a damaged part", path.unlink)
+            continue
+        entries.append({"start": a, "stop": b, "file": fname, "rows": md.num_rows,
+                        "scanned": b - a})
+    spans = sorted((e["start"], e["stop"]) for e in entries if e["stop"] > e["start"])
+    for (a0, b0), (a1, b1) in zip(spans, spans[1:], strict=False):
+        if a1 < b0:
+            raise ValueError(f"{out}: parts {a0}:{b0} and {a1}:{b1} overlap; the directory "
+                             "was changed by hand (use --overwrite to start again)")
+    return M.Manifest(manifest.path, info, space_json, entries)
+
+
+# -- the writer threads ------------------------------------------------------------------
+
+class _Writers:
+    def __init__(self, out: Path, manifest: M.Manifest, scanner: Scanner, n: int,
+                 compression: str, row_group_size: int, fsync: bool):
+        self.out = out
+        self.manifest = manifest
+        self.scanner = scanner
+        self.compression = compression
+        self.row_group_size = row_group_size
+        self.fsync = fsync
+        self.lock = threading.Lock()
+        self.error: BaseException | None = None
+        self.queue: queue.Queue = queue.Queue(maxsize=max(1, n))
+        genes = list(scanner.space.gene_names)
+        self.dictionary = genes + [R.STATUS]  # small-integer columns; counts stay plain
+        self.threads = [threading.Thread(target=self._run, name=f"nascost-writer-{i}",
+                                         daemon=True) for i in range(max(1, n))]
+        for t in self.threads:
+            t.start()
+
+    def submit(self, blocks: list[Block]) -> None:
+        while True:
+            if self.error is not None:
+                raise self.error
+            try:
+                self.queue.put(blocks, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def _run(self) -> None:
+        while True:
+            job = self.queue.get()
+            if job is None:
+                return
+            if self.error is not None:
+                continue
+            try:
+                self.write_part(concat(job))
+            except BaseException as e:  # noqa: BLE001 (handed to the scanning thread)
+                with self.lock:
+                    if self.error is None:
+                        self.error = e
+
+    def close(self, abort: bool) -> None:
+        if abort:
+            while True:
+                try:
+                    self.queue.get_nowait()
+                except queue.Empty:
+                    break
+        for _ in self.threads:
+            self.queue.put(None)
+        for t in self.threads:
+            t.join()
+        if self.error is not None and not abort:
+            raise self.error
+
+    def write_part(self, block: Block, record: bool = True) -> None:
+        a, b = block.start, block.stop
+        if block.rows == 0 and record:
+            entry = {"start": a, "stop": b, "file": None, "rows": 0, "scanned": b - a}
+            with self.lock:
+                self.manifest.add(entry)
+                _guard(self.out, "writing the manifest", lambda: self.manifest.save(self.fsync))
+            return
+        block = sort_block(block)
+        sc = self.scanner
+        schema = sc.schema.with_metadata(
+            R.part_metadata(sc.metadata, a, b, b - a, block.rows))
+        table = pa.Table.from_batches([block.to_batch(schema, sc.mode)], schema=schema)
+        final = M.part_name(a, b)
+        tmp = self.out / M.temp_name(final)
+        try:
+            _guard(self.out, f"writing {final}", lambda: self._write(table, tmp))
+            _guard(self.out, f"renaming {final}", lambda: os.replace(tmp, self.out / final))
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+        if record:
+            entry = {"start": a, "stop": b, "file": final, "rows": block.rows,
+                     "scanned": b - a}
+            with self.lock:
+                self.manifest.add(entry)
+                _guard(self.out, "writing the manifest", lambda: self.manifest.save(self.fsync))
+
+    def _write(self, table: pa.Table, path: Path) -> None:
+        with open(path, "wb") as f:
+            pq.write_table(table, f, compression=self.compression,
+                           row_group_size=self.row_group_size,
+                           use_dictionary=self.dictionary, write_statistics=True)
+            if self.fsync:
+                f.flush()
+                os.fsync(f.fileno())
