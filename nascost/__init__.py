@@ -15,7 +15,25 @@ __version__ = "0.1.0"
 __all__ = [
     "CONVENTIONS", "Space", "SpaceBuilder", "SpaceError", "list_spaces", "load_space",
     "__version__",
+    "stream", "write_dataset", "open_results", "results_info",
+    "query", "summary", "pareto", "plot",
 ]
+
+# results: streamed scans, Parquet datasets, analytics (imported on first use)
+_LAZY = {
+    "stream": "nascost.io.scan", "write_dataset": "nascost.io.writer",
+    "open_results": "nascost.io.reader", "results_info": "nascost.io.reader",
+    "query": "nascost.analytics.query", "summary": "nascost.analytics.summary",
+    "pareto": "nascost.analytics.pareto", "plot": "nascost.analytics.plot",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'nascost' has no attribute {name!r}")
 
 
 def list_spaces() -> list[str]:
