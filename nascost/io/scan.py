@@ -27,15 +27,15 @@ _EMPTY_U64 = np.empty(0, dtype=np.uint64)
 
 @dataclass
 class Block:
-    """The kept rows of positions [start, stop), in position order (or in the order a
-    writer sorted them to)."""
+    """The kept rows of positions [start, stop), in position order. Genes and metrics are
+    row-major, as the kernels write them; ``to_batch`` turns rows into Arrow columns."""
 
     start: int
     stop: int
     index: np.ndarray  # uint64 positions: ids, or sample indices
     ids: np.ndarray | None  # uint64 ids of sampled rows (where the space has ids)
-    genes: np.ndarray  # (n_genes, rows) uint8
-    metrics: np.ndarray  # (4, rows) int64: params, macs, flops, activations
+    genes: np.ndarray  # (rows, n_genes) uint8
+    metrics: np.ndarray  # (rows, 4) int64: params, macs, flops, activations
     status: np.ndarray  # int8
 
     @property
@@ -46,19 +46,40 @@ class Block:
     def scanned(self) -> int:
         return self.stop - self.start
 
-    def arrays(self, mode: str) -> list[np.ndarray]:
-        """The column arrays in schema order."""
-        cols = [self.index]
-        if mode == "sample" and self.ids is not None:
-            cols.append(self.ids)
-        cols.extend(self.genes)
-        cols.extend(self.metrics)
-        cols.append(self.status)
-        return cols
+    def columns(self, order: np.ndarray | None = None,
+                buffers: dict | None = None) -> list[np.ndarray]:
+        """One contiguous array per column in schema order, rows in ``order`` (a
+        permutation of the rows) or as they are. ``buffers`` (a dict kept by the caller)
+        lends memory for the columns across calls: the arrays are valid until the next
+        call with the same dict."""
+        m = self.rows if order is None else int(order.shape[0])
+        g = self.genes.shape[1]
+        if buffers is None:
+            buffers = {}
+        if buffers.get("cap", -1) < m:
+            buffers.update(cap=m, index=np.empty(m, np.uint64), ids=np.empty(m, np.uint64),
+                           genes=np.empty((g, m), np.uint8), metrics=np.empty((4, m), np.int64),
+                           status=np.empty(m, np.int8))
+        index = buffers["index"][:m]
+        ids = buffers["ids"][:m] if self.ids is not None else None
+        genes = buffers["genes"][:, :m]
+        metrics = buffers["metrics"][:, :m]
+        status = buffers["status"][:m]
+        F.gather_columns(_NO_ORDER if order is None else order, order is not None,
+                         self.index, _EMPTY_U64 if ids is None else self.ids, self.genes,
+                         self.metrics, self.status, index, _EMPTY_U64 if ids is None else ids,
+                         genes, metrics, status)
+        cols = [index] + ([ids] if ids is not None else [])
+        return cols + list(genes) + list(metrics) + [status]
 
-    def to_batch(self, schema: pa.Schema, mode: str) -> pa.RecordBatch:
-        arrays = [pa.array(a, type=f.type) for a, f in zip(self.arrays(mode), schema, strict=False)]
+    def to_batch(self, schema: pa.Schema, order: np.ndarray | None = None,
+                 buffers: dict | None = None) -> pa.RecordBatch:
+        cols = self.columns(order, buffers)
+        arrays = [pa.array(a, type=f.type) for a, f in zip(cols, schema, strict=True)]
         return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+_NO_ORDER = np.empty(0, dtype=np.int64)
 
 
 def concat(blocks: list[Block]) -> Block:
@@ -67,37 +88,15 @@ def concat(blocks: list[Block]) -> Block:
     ids = None if blocks[0].ids is None else np.concatenate([b.ids for b in blocks])
     return Block(blocks[0].start, blocks[-1].stop,
                  np.concatenate([b.index for b in blocks]), ids,
-                 np.concatenate([b.genes for b in blocks], axis=1),
-                 np.concatenate([b.metrics for b in blocks], axis=1),
+                 np.concatenate([b.genes for b in blocks]),
+                 np.concatenate([b.metrics for b in blocks]),
                  np.concatenate([b.status for b in blocks]))
 
 
-def sort_block(block: Block) -> Block:
-    """The rows ordered by (flops, position): a stable sort, since blocks hold rows in
-    position order. Safe to call from a writer thread (serial kernels only)."""
-    if block.rows < 2:
-        return block
-    order = np.argsort(block.metrics[2], kind="stable")
-    n = order.shape[0]
-    index = np.empty(n, np.uint64)
-    ids = None if block.ids is None else np.empty(n, np.uint64)
-    genes = np.empty((block.genes.shape[0], n), np.uint8)
-    metrics = np.empty((4, n), np.int64)
-    status = np.empty(n, np.int8)
-    F.take(order, block.index, _EMPTY_U64 if ids is None else block.ids, block.genes,
-           block.metrics, block.status, index, _EMPTY_U64 if ids is None else ids, genes,
-           metrics, status)
-    return Block(block.start, block.stop, index, ids, genes, metrics, status)
-
-
-def _padded(rows: int, cols: int, dtype) -> np.ndarray:
-    """A (rows, cols) array whose rows are not a power of two bytes apart: the kernels
-    write one element to every row per candidate, and rows 2**k bytes apart all fall in the
-    same cache set (measured: 15x slower writes)."""
-    item = np.dtype(dtype).itemsize
-    stride = -(-cols * item // 4096) * 4096 + 1088  # bytes: 17 cache lines past a page
-    stride = -(-stride // item)
-    return np.empty((rows, stride), dtype=dtype)[:, :cols]
+def flops_order(block: Block) -> np.ndarray:
+    """The order of the rows by (flops, position): a stable sort, since blocks hold rows in
+    position order. Safe to call from a writer thread (serial kernel)."""
+    return F.argsort_stable(np.ascontiguousarray(block.metrics[:, 2]))
 
 
 def _first_segments(gstride: np.ndarray, meta: np.ndarray, n_genes: int):
@@ -158,8 +157,8 @@ class Scanner:
             self._scratch = (
                 np.empty(cap, np.uint64),
                 np.empty(cap, np.uint64) if self.with_ids else _EMPTY_U64,
-                _padded(self.space.n_genes, cap, np.uint8),
-                _padded(4, cap, np.int64),
+                np.empty((cap, self.space.n_genes), np.uint8),
+                np.empty((cap, 4), np.int64),
                 np.empty(cap, np.int8),
             )
         return self._scratch
@@ -185,10 +184,16 @@ class Scanner:
                                    o.bounds, o.include_invalid, self.with_ids, b_index, b_ids,
                                    b_genes, b_metrics, b_status, counts)
             n = int(counts.sum())
+            if n == count and count > 0:
+                # every row kept: the scratch is already compact; hand it over whole
+                self._scratch = None
+                return Block(start, start + count, b_index[:n],
+                             b_ids[:n] if self.with_ids else None, b_genes[:n], b_metrics[:n],
+                             b_status[:n])
             index = np.empty(n, np.uint64)
             ids = np.empty(n, np.uint64) if self.with_ids else None
-            genes = np.empty((self.space.n_genes, n), np.uint8)
-            metrics = np.empty((4, n), np.int64)
+            genes = np.empty((n, self.space.n_genes), np.uint8)
+            metrics = np.empty((n, 4), np.int64)
             status = np.empty(n, np.int8)
             F.compact(counts, F.TASK, b_index, b_ids, b_genes, b_metrics, b_status, index,
                       _EMPTY_U64 if ids is None else ids, genes, metrics, status)
@@ -249,7 +254,7 @@ def _batches(scanner: Scanner) -> Iterator[pa.RecordBatch]:
     o = scanner.options
     for block in scanner.blocks([(o.start, o.stop)]):
         if block.rows:
-            yield block.to_batch(scanner.schema, scanner.mode)
+            yield block.to_batch(scanner.schema)
 
 
 def sample_genes(space: Any, seed: int, indices: Any) -> np.ndarray:

@@ -77,7 +77,7 @@ def result_schema(space, mode: str, metadata: dict[bytes, bytes] | None = None) 
     return pa.schema(fields, metadata=metadata)
 
 
-def build_metadata(space, options) -> dict[bytes, bytes]:
+def build_metadata(space, options, sort: bool = True) -> dict[bytes, bytes]:
     """The metadata of a run's files (without the part entry)."""
     from nascost import __version__
     from nascost.kernels.rng import SAMPLER
@@ -96,8 +96,8 @@ def build_metadata(space, options) -> dict[bytes, bytes]:
         "units": UNITS,
         "run": run,
         "status_codes": {str(k): v for k, v in S.NAMES.items()},
-        "layout": {"sorted_by": [SORT_KEY, index_column(options.mode)],
-                   "scope": "within each part file"},
+        "layout": {"sorted_by": [SORT_KEY, index_column(options.mode)] if sort else
+                   [index_column(options.mode)], "scope": "within each part file"},
     }
     return {KEY: json.dumps(info, sort_keys=True).encode(),
             KEY_SPACE: space.to_json().encode()}

@@ -7,8 +7,8 @@ contiguous range of positions: it is cut when it reaches ``chunk_size`` rows, wh
 ``flush_seconds`` have passed since it was started (so a kill loses little work however
 tight the budget), or where the remaining ranges of a resumed run have a gap.
 
-Memory stays flat: at most one part being filled, one being written per writer thread and
-as many waiting in the queue.
+Memory stays flat: at most one part being filled, one waiting, and one being written per
+writer thread (its rows freed as soon as they are Arrow columns).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 from nascost.io import manifest as M
 from nascost.io import schema as R
 from nascost.io.options import OptionError, option_name, scan_options
-from nascost.io.scan import Block, Scanner, as_space, concat, sort_block
+from nascost.io.scan import Block, Scanner, as_space, concat, flops_order
 
 DEFAULT_ROW_GROUP = 1 << 16
 DEFAULT_COMPRESSION = "zstd"
@@ -58,15 +58,17 @@ def write_dataset(space: Any, out: str | Path, *, resume: bool = False,
                   compression: str = DEFAULT_COMPRESSION,
                   row_group_size: int = DEFAULT_ROW_GROUP,
                   writer_threads: int | None = None, fsync: bool = True,
-                  flush_seconds: float = 30.0, style: str = "python",
-                  **options: Any) -> WriteResult:
+                  flush_seconds: float = 30.0, sort_by_flops: bool = True,
+                  style: str = "python", **options: Any) -> WriteResult:
     """Score candidates of ``space`` and write the rows within budget to the directory
     ``out`` as Parquet part files (see ``stream`` for the scan options).
 
     ``out`` must be empty or absent, unless ``resume`` (continue the run recorded there;
     the options that decide the rows must be the same) or ``overwrite`` (delete the nascost
     results there first). ``on_progress(scanned, kept)`` is called after every chunk with
-    the numbers of that chunk. Returns a WriteResult.
+    the numbers of that chunk. Rows of a part are ordered by (flops, position) so that the
+    row groups' statistics let budget queries skip most of the data (``sort_by_flops=False``
+    keeps the scan order). Returns a WriteResult.
     """
     t0 = time.perf_counter()
 
@@ -83,6 +85,9 @@ def write_dataset(space: Any, out: str | Path, *, resume: bool = False,
         raise OptionError(name("row_group_size"), f"must be an integer >= 1. "
                                                   f"Got {row_group_size!r}.")
     scanner = Scanner(sp, opts)  # everything about the scan is checked before the disk
+    if not sort_by_flops:
+        scanner.metadata = R.build_metadata(sp, opts, sort=False)
+        scanner.schema = scanner.schema.with_metadata(scanner.metadata)
     out = Path(out)
     info = R.read_info(scanner.metadata)
     space_json = scanner.metadata[R.KEY_SPACE].decode()
@@ -99,7 +104,7 @@ def write_dataset(space: Any, out: str | Path, *, resume: bool = False,
         _guard(out, "writing the manifest", lambda: manifest.save(fsync))
         remaining = M.subtract(opts.start, opts.stop, manifest.done_ranges())
         writers = _Writers(out, manifest, scanner, writer_threads or 2, compression,
-                           row_group_size, fsync)
+                           row_group_size, fsync, sort_by_flops)
         rows_now = scanned_now = 0
         ok = False
         acc: list[Block] = []
@@ -134,7 +139,7 @@ def write_dataset(space: Any, out: str | Path, *, resume: bool = False,
             writers.close(abort=not ok)
         if not M.part_files(out):
             # nothing kept: one empty part, so that every reader finds the schema
-            writers.write_part(Block(opts.start, opts.start, *_empty_columns(scanner)),
+            writers.write_part([Block(opts.start, opts.start, *_empty_columns(scanner))],
                                record=False)
         manifest.complete = not M.subtract(opts.start, opts.stop, manifest.done_ranges())
         _guard(out, "writing the manifest", lambda: manifest.save(fsync))
@@ -148,7 +153,7 @@ def _empty_columns(scanner: Scanner):
 
     g = scanner.space.n_genes
     return (np.empty(0, np.uint64), np.empty(0, np.uint64) if scanner.with_ids else None,
-            np.empty((g, 0), np.uint8), np.empty((4, 0), np.int64), np.empty(0, np.int8))
+            np.empty((0, g), np.uint8), np.empty((0, 4), np.int64), np.empty(0, np.int8))
 
 
 # -- the target directory ----------------------------------------------------------------
@@ -322,16 +327,18 @@ def _reconcile(out: Path, manifest: M.Manifest | None, info: dict,
 
 class _Writers:
     def __init__(self, out: Path, manifest: M.Manifest, scanner: Scanner, n: int,
-                 compression: str, row_group_size: int, fsync: bool):
+                 compression: str, row_group_size: int, fsync: bool, sort_by_flops: bool):
         self.out = out
+        self.sort_by_flops = sort_by_flops
         self.manifest = manifest
         self.scanner = scanner
         self.compression = compression
         self.row_group_size = row_group_size
         self.fsync = fsync
         self.lock = threading.Lock()
+        self.local = threading.local()  # per writer thread: column buffers reused per part
         self.error: BaseException | None = None
-        self.queue: queue.Queue = queue.Queue(maxsize=max(1, n))
+        self.queue: queue.Queue = queue.Queue(maxsize=1)
         genes = list(scanner.space.gene_names)
         self.dictionary = genes + [R.STATUS]  # small-integer columns; counts stay plain
         self.threads = [threading.Thread(target=self._run, name=f"nascost-writer-{i}",
@@ -357,7 +364,9 @@ class _Writers:
             if self.error is not None:
                 continue
             try:
-                self.write_part(concat(job))
+                held = [concat(job)]
+                job = None  # write_part frees the rows once they are columns
+                self.write_part(held)
             except BaseException as e:  # noqa: BLE001 (handed to the scanning thread)
                 with self.lock:
                     if self.error is None:
@@ -377,7 +386,10 @@ class _Writers:
         if self.error is not None and not abort:
             raise self.error
 
-    def write_part(self, block: Block, record: bool = True) -> None:
+    def write_part(self, held: list[Block], record: bool = True) -> None:
+        """Write the one block in ``held`` (taken out of it, so that its rows can be freed
+        as soon as they are columns)."""
+        block = held.pop()
         a, b = block.start, block.stop
         if block.rows == 0 and record:
             entry = {"start": a, "stop": b, "file": None, "rows": 0, "scanned": b - a}
@@ -385,11 +397,18 @@ class _Writers:
                 self.manifest.add(entry)
                 _guard(self.out, "writing the manifest", lambda: self.manifest.save(self.fsync))
             return
-        block = sort_block(block)
+        order = flops_order(block) if self.sort_by_flops and block.rows > 1 else None
         sc = self.scanner
         schema = sc.schema.with_metadata(
             R.part_metadata(sc.metadata, a, b, b - a, block.rows))
-        table = pa.Table.from_batches([block.to_batch(schema, sc.mode)], schema=schema)
+        if not hasattr(self.local, "buffers"):
+            self.local.buffers = {}
+        # the buffers are this thread's; the table is gone before its next part
+        batch = block.to_batch(schema, order, self.local.buffers)
+        rows = block.rows
+        del block, order
+        table = pa.Table.from_batches([batch], schema=schema)
+        del batch
         final = M.part_name(a, b)
         tmp = self.out / M.temp_name(final)
         try:
@@ -399,8 +418,7 @@ class _Writers:
             if tmp.exists():
                 tmp.unlink()
         if record:
-            entry = {"start": a, "stop": b, "file": final, "rows": block.rows,
-                     "scanned": b - a}
+            entry = {"start": a, "stop": b, "file": final, "rows": rows, "scanned": b - a}
             with self.lock:
                 self.manifest.add(entry)
                 _guard(self.out, "writing the manifest", lambda: self.manifest.save(self.fsync))

@@ -166,16 +166,16 @@ def scan_tables(mode, key, start, count, cards, strides, saturated, firstseg, pm
                 # written out inline: a call passing the output arrays costs more than this
                 o_index[w] = cur
                 for j in range(g):
-                    o_genes[j, w] = genes[j]
+                    o_genes[w, j] = genes[j]
                 if with_ids:
                     v = np.uint64(0)
                     for j in range(g):
                         v = v * np.uint64(cards[j]) + np.uint64(genes[j])
                     o_ids[w] = v
-                o_metrics[0, w] = p
-                o_metrics[1, w] = m
-                o_metrics[2, w] = f
-                o_metrics[3, w] = a
+                o_metrics[w, 0] = p
+                o_metrics[w, 1] = m
+                o_metrics[w, 2] = f
+                o_metrics[w, 3] = a
                 o_status[w] = st
                 w += 1
             i += 1
@@ -233,16 +233,16 @@ def scan_interpreter(mode, key, start, count, cards, ins, ex, aux, ow, n_regs, b
                 # written out inline: a call passing the output arrays costs more than this
                 o_index[w] = cur
                 for j in range(g):
-                    o_genes[j, w] = genes[j]
+                    o_genes[w, j] = genes[j]
                 if with_ids:
                     v = np.uint64(0)
                     for j in range(g):
                         v = v * np.uint64(cards[j]) + np.uint64(genes[j])
                     o_ids[w] = v
-                o_metrics[0, w] = p
-                o_metrics[1, w] = m
-                o_metrics[2, w] = f
-                o_metrics[3, w] = a
+                o_metrics[w, 0] = p
+                o_metrics[w, 1] = m
+                o_metrics[w, 2] = f
+                o_metrics[w, 3] = a
                 o_status[w] = st
                 w += 1
             cur += np.uint64(1)
@@ -252,7 +252,8 @@ def scan_interpreter(mode, key, start, count, cards, ins, ex, aux, ow, n_regs, b
 @jit_parallel
 def compact(counts, task, s_index, s_ids, s_genes, s_metrics, s_status,
             d_index, d_ids, d_genes, d_metrics, d_status):
-    """Move each task's kept rows (from row t * task) to follow one another."""
+    """Move each task's kept rows (from row t * task) to follow one another. Genes and
+    metrics are row-major (rows, n_genes) and (rows, 4): a row is one contiguous copy."""
     n = counts.shape[0]
     offsets = np.zeros(n + 1, np.int64)
     for t in range(n):
@@ -265,30 +266,81 @@ def compact(counts, task, s_index, s_ids, s_genes, s_metrics, s_status,
         d_index[d:d + c] = s_index[s:s + c]
         if with_ids:
             d_ids[d:d + c] = s_ids[s:s + c]
-        for j in range(s_genes.shape[0]):
-            d_genes[j, d:d + c] = s_genes[j, s:s + c]
-        for j in range(s_metrics.shape[0]):
-            d_metrics[j, d:d + c] = s_metrics[j, s:s + c]
+        d_genes[d:d + c, :] = s_genes[s:s + c, :]
+        d_metrics[d:d + c, :] = s_metrics[s:s + c, :]
         d_status[d:d + c] = s_status[s:s + c]
 
 
 @jit
-def take(order, s_index, s_ids, s_genes, s_metrics, s_status,
-         d_index, d_ids, d_genes, d_metrics, d_status):
-    """Rows in the given order (a permutation or a selection). Serial on purpose: writer
-    threads call it while the scanning thread runs the parallel kernels, and not every
-    numba threading layer takes parallel launches from two threads at once."""
-    n = order.shape[0]
+def gather_columns(order, use_order, s_index, s_ids, s_genes, s_metrics, s_status,
+                   d_index, d_ids, d_genes, d_metrics, d_status):
+    """Rows in the given order (or as they are), turned into columns: d_genes is
+    (n_genes, m) and d_metrics (4, m), one contiguous column each, as Arrow wants them.
+    Rows are read whole (one cache line for a row's genes) and written column by column
+    through a tile of 64 rows. Serial on purpose: writer threads call it while the scanning
+    thread runs the parallel kernels, and not every numba threading layer takes parallel
+    launches from two threads at once."""
+    m = d_index.shape[0]
+    g = s_genes.shape[1]
     with_ids = d_ids.shape[0] > 0
+    tile = np.empty((64, g), np.uint8)
+    mt = np.empty((64, 4), np.int64)
+    for b0 in range(0, m, 64):
+        b1 = min(m, b0 + 64)
+        for i in range(b0, b1):
+            r = order[i] if use_order else i
+            d_index[i] = s_index[r]
+            if with_ids:
+                d_ids[i] = s_ids[r]
+            d_status[i] = s_status[r]
+            for q in range(4):
+                mt[i - b0, q] = s_metrics[r, q]
+            for j in range(g):
+                tile[i - b0, j] = s_genes[r, j]
+        for q in range(4):
+            for i in range(b0, b1):
+                d_metrics[q, i] = mt[i - b0, q]
+        for j in range(g):
+            for i in range(b0, b1):
+                d_genes[j, i] = tile[i - b0, j]
+
+
+@jit
+def argsort_stable(keys):
+    """The stable ascending order of int64 keys: an LSD radix sort on 16-bit digits of
+    key - min (two passes for a range below 2**32), several times faster than a comparison
+    sort on the counts of one part."""
+    n = keys.shape[0]
+    order = np.arange(n)
+    if n < 2:
+        return order
+    lo = keys.min()
+    span = np.uint64(keys.max() - lo)
+    if span == 0:
+        return order
+    k = np.empty(n, np.uint64)
     for i in range(n):
-        r = order[i]
-        d_index[i] = s_index[r]
-        if with_ids:
-            d_ids[i] = s_ids[r]
-        d_status[i] = s_status[r]
-    for j in range(s_metrics.shape[0]):
+        k[i] = np.uint64(keys[i] - lo)
+    k2 = np.empty(n, np.uint64)
+    o2 = np.empty(n, np.int64)
+    counts = np.empty(65537, np.int64)
+    mask = np.uint64(0xFFFF)
+    shift = np.uint64(0)
+    while (span >> shift) > 0:
+        counts[:] = 0
         for i in range(n):
-            d_metrics[j, i] = s_metrics[j, order[i]]
-    for j in range(s_genes.shape[0]):
+            counts[np.int64((k[i] >> shift) & mask) + 1] += 1
+        for d in range(65536):
+            counts[d + 1] += counts[d]
         for i in range(n):
-            d_genes[j, i] = s_genes[j, order[i]]
+            d = np.int64((k[i] >> shift) & mask)
+            j = counts[d]
+            counts[d] = j + 1
+            k2[j] = k[i]
+            o2[j] = order[i]
+        k, k2 = k2, k
+        order, o2 = o2, order
+        shift += np.uint64(16)
+        if shift >= np.uint64(64):
+            break
+    return order
