@@ -182,7 +182,7 @@ def main() -> None:
         for label, key, opts in runs:
             # best of two runs (the machine may be shared); peak RSS: the larger
             tries = []
-            for t in range(2):
+            for _ in range(2):
                 shutil.rmtree(work / key, ignore_errors=True)
                 shutil.rmtree(work / f"{key}-warm", ignore_errors=True)
                 tries.append(run_child({"out": str(work / key), "options": opts}))
