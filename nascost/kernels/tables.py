@@ -168,66 +168,90 @@ def _build(program: Program, convention: Convention, segs: list[Segment]) -> Tab
 BLOCK = 64  # candidates advanced together, segment by segment (independent lookups overlap)
 
 
+SPAN = 16 * BLOCK  # candidates per parallel task (scratch is allocated once per task)
+
+
 @jit
-def _score_block(gstride, meta, rows, safe, genes, batch, i0, m_, o_params, o_macs, o_flops,
-                 o_acts, o_status):
-    """Score candidates i0 .. i0+m_-1 (m_ <= BLOCK), segment by segment: the lookups of
-    different candidates are independent, so their memory accesses overlap."""
+def _score_span(gstride, meta, rows, safe, genes, batch, start, stop, o_params, o_macs,
+                o_flops, o_acts, o_status):
+    """Score candidates start .. stop-1, BLOCK at a time, segment by segment.
+
+    Per block, the genes are first transposed (gene-major) so that the table indices of all
+    candidates are computed by vectorisable loops; then one row per candidate is read. The
+    lookups of different candidates are independent, so their memory accesses overlap."""
+    n_genes = genes.shape[1]
     n_seg = meta.shape[0]
-    state = np.zeros(BLOCK, np.int64)
-    st = np.zeros(BLOCK, np.int64)
-    p = np.zeros(BLOCK, np.int64)
-    mc = np.zeros(BLOCK, np.int64)
-    f = np.zeros(BLOCK, np.int64)
-    a = np.zeros(BLOCK, np.int64)
-    for k in range(n_seg):
-        gp = meta[k, 0]
-        gn = meta[k, 1]
-        base = meta[k, 2]
-        per = meta[k, 3]
-        for j in range(m_):
-            idx = base + state[j] * per
-            for q in range(gn):
-                idx += np.int64(genes[i0 + j, gstride[gp + q, 0]]) * gstride[gp + q, 1]
-            if st[j] == 0:
-                st[j] = rows[idx, T_STATUS]
-            p[j] += rows[idx, T_PARAMS]
-            mc[j] += rows[idx, T_MACS]
-            f[j] += rows[idx, T_FLOPS]
-            a[j] += rows[idx, T_ACTS]
-            state[j] = rows[idx, T_NEXT]
-        if not safe:
-            for j in range(m_):
-                if st[j] == 0 and (p[j] > LIMIT or mc[j] > LIMIT or f[j] > LIMIT
-                                   or a[j] > LIMIT):
-                    st[j] = S.OVERFLOW
+    gt = np.empty((n_genes, BLOCK), np.int64)
+    r = np.empty(BLOCK, np.int64)
+    state = np.empty(BLOCK, np.int64)
+    st = np.empty(BLOCK, np.int64)
+    p = np.empty(BLOCK, np.int64)
+    mc = np.empty(BLOCK, np.int64)
+    f = np.empty(BLOCK, np.int64)
+    a = np.empty(BLOCK, np.int64)
     lim = LIMIT // batch
-    for j in range(m_):
-        s_ = st[j]
-        if s_ == S.OK and (mc[j] > lim or f[j] > lim or a[j] > lim):
-            s_ = S.OVERFLOW
-        i = i0 + j
-        if s_ != S.OK:
-            o_params[i] = 0
-            o_macs[i] = 0
-            o_flops[i] = 0
-            o_acts[i] = 0
-        else:
-            o_params[i] = p[j]
-            o_macs[i] = mc[j] * batch
-            o_flops[i] = f[j] * batch
-            o_acts[i] = a[j] * batch
-        o_status[i] = s_
+    for i0 in range(start, stop, BLOCK):
+        m_ = min(BLOCK, stop - i0)
+        for j in range(m_):
+            for g in range(n_genes):
+                gt[g, j] = genes[i0 + j, g]
+        state[:] = 0
+        st[:] = 0
+        p[:] = 0
+        mc[:] = 0
+        f[:] = 0
+        a[:] = 0
+        for k in range(n_seg):
+            gp = meta[k, 0]
+            base = meta[k, 2]
+            per = meta[k, 3]
+            for j in range(m_):
+                r[j] = base + state[j] * per
+            for q in range(meta[k, 1]):
+                g = gstride[gp + q, 0]
+                stride = gstride[gp + q, 1]
+                for j in range(m_):
+                    r[j] += gt[g, j] * stride
+            for j in range(m_):
+                row = r[j]
+                code = rows[row, T_STATUS]
+                st[j] = st[j] if st[j] != 0 else code
+                p[j] += rows[row, T_PARAMS]
+                mc[j] += rows[row, T_MACS]
+                f[j] += rows[row, T_FLOPS]
+                a[j] += rows[row, T_ACTS]
+                state[j] = rows[row, T_NEXT]
+            if not safe:
+                for j in range(m_):
+                    if st[j] == 0 and (p[j] > LIMIT or mc[j] > LIMIT or f[j] > LIMIT
+                                       or a[j] > LIMIT):
+                        st[j] = S.OVERFLOW
+        for j in range(m_):
+            s_ = st[j]
+            if s_ == S.OK and (mc[j] > lim or f[j] > lim or a[j] > lim):
+                s_ = S.OVERFLOW
+            i = i0 + j
+            if s_ != S.OK:
+                o_params[i] = 0
+                o_macs[i] = 0
+                o_flops[i] = 0
+                o_acts[i] = 0
+            else:
+                o_params[i] = p[j]
+                o_macs[i] = mc[j] * batch
+                o_flops[i] = f[j] * batch
+                o_acts[i] = a[j] * batch
+            o_status[i] = s_
 
 
 @jit_parallel
 def score_tables(gstride, meta, rows, safe, genes, batch, o_params, o_macs, o_flops, o_acts,
                  o_status):
-    """Score every row of genes by one table lookup per segment, blocks in parallel."""
+    """Score every row of genes by one table lookup per segment, spans in parallel."""
     n = genes.shape[0]
-    for t in prange((n + BLOCK - 1) // BLOCK):
-        _score_block(gstride, meta, rows, safe, genes, batch, t * BLOCK,
-                     min(BLOCK, n - t * BLOCK), o_params, o_macs, o_flops, o_acts, o_status)
+    for t in prange((n + SPAN - 1) // SPAN):
+        _score_span(gstride, meta, rows, safe, genes, batch, t * SPAN, min(n, (t + 1) * SPAN),
+                    o_params, o_macs, o_flops, o_acts, o_status)
 
 
 @jit
@@ -235,10 +259,8 @@ def score_tables_serial(gstride, meta, rows, safe, genes, batch, o_params, o_mac
                         o_acts, o_status):
     """score_tables on the calling thread: small batches, where a parallel launch costs more
     than the work (NAS-loop scorers)."""
-    n = genes.shape[0]
-    for t in range((n + BLOCK - 1) // BLOCK):
-        _score_block(gstride, meta, rows, safe, genes, batch, t * BLOCK,
-                     min(BLOCK, n - t * BLOCK), o_params, o_macs, o_flops, o_acts, o_status)
+    _score_span(gstride, meta, rows, safe, genes, batch, 0, genes.shape[0], o_params, o_macs,
+                o_flops, o_acts, o_status)
 
 
 _CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
