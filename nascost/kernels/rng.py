@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nascost.kernels.jit import jit
+from nascost.kernels.jit import jit, jit_parallel, prange
 
 SAMPLER = "splitmix64-lemire16-v1"
 
@@ -84,3 +84,10 @@ def reference_genes(seed: int, index: int, cards) -> list[int]:
                 out.append(m >> 16)
                 break
     return out
+
+
+@jit_parallel
+def draw_rows(key, first, cards, out):
+    """The genes of samples first, first+1, ... (one per row of out), in parallel."""
+    for i in prange(out.shape[0]):
+        draw_genes(key, np.uint64(first) + np.uint64(i), cards, out[i])

@@ -53,13 +53,18 @@ def _raise_bad(space: Space, wide: np.ndarray, bad: np.ndarray) -> None:
 
 
 def sample(space: Space, n: int, seed: int = 0) -> np.ndarray:
-    """n rows uniform over the raw gene arrays; the same (n, seed) always gives the same rows."""
+    """n rows uniform over the raw gene arrays: the samples 0..n-1 of ``seed`` that
+    ``nascost score --sample`` draws (each row its own counter-based stream; see
+    nascost.kernels.rng), so the same (n, seed) always gives the same rows."""
+    from nascost.kernels.rng import draw_rows, seed_key
+
     if n < 0:
         raise ValueError(f"n must be >= 0. Got {n}.")
-    rng = np.random.default_rng(seed)
-    out = np.empty((n, space.n_genes), dtype=np.uint8)
-    for j, card in enumerate(space.cardinalities):
-        out[:, j] = rng.integers(0, int(card), size=n, dtype=np.uint8)
+    if not 0 <= int(seed) < 2**64:
+        raise ValueError(f"seed must be in 0..2**64-1. Got {seed}.")
+    out = np.empty((int(n), space.n_genes), dtype=np.uint8)
+    cards = np.ascontiguousarray(space.cardinalities, dtype=np.int64)
+    draw_rows(np.uint64(seed_key(np.uint64(seed))), np.uint64(0), cards, out)
     return out
 
 

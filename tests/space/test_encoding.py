@@ -84,6 +84,14 @@ def test_sample_is_deterministic_and_uniform():
         assert np.all(np.abs(freq - 1 / card) < 0.02)
 
 
+def test_sample_equals_the_streamed_samples():
+    from nascost.io.scan import sample_genes
+
+    space = _chain()
+    np.testing.assert_array_equal(space.sample(300, seed=5),
+                                  sample_genes(space, 5, np.arange(300)))
+
+
 def test_canonical_zeroes_genes_of_switched_off_blocks():
     space = _chain()
     row = space.genes_from_values({"resolution": 16, "s0.depth": 1, "s0.b1.kernel": 5,
