@@ -1,0 +1,138 @@
+"""Budget analytics without enumeration: exact bounds, counts, histograms, uniform sampling
+within a budget, expected cost and mutation within a budget.
+
+Most spaces are chains of blocks whose costs add up. nascost.budget.chain turns the compiled
+program into a layered graph whose paths are exactly the valid canonical candidates (dead
+genes never duplicate a candidate); dynamic programming over that graph answers these
+questions exactly where it can and with certified bounds where exact counts would cost too
+much. Costs are per input sample (batch 1) under a counting convention (default "seed").
+
+Budgets are keyword arguments: ``max_flops``, ``min_flops``, ``max_params``, ``min_params``,
+``max_macs``, ``min_macs``, ``max_activations``, ``min_activations`` (inclusive; ints or
+counts with units such as "400M").
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+
+from nascost.budget.budget import BUDGET_KEYS, metric_index, parse_budget
+from nascost.budget.chain import METRICS, Chain, ChainError, build_chain, chain_for
+from nascost.budget.counting import Count, Histogram
+from nascost.budget.sampling import BudgetError, SampleInfo
+
+__all__ = [
+    "BUDGET_KEYS", "METRICS", "BudgetError", "ChainError", "Count", "Histogram", "SampleInfo",
+    "bounds", "chain_of", "count", "expected_cost", "histogram", "mutate", "sample_within",
+]
+
+log = logging.getLogger(__name__)
+
+ENUMERATE_MAX = 1 << 22  # a space that is not a chain is enumerated up to this many arrays
+
+_WHOLE: dict = {}
+
+
+def chain_of(space, convention: Any = "seed") -> Chain:
+    """The chain of a space under a convention (built once per program and convention)."""
+    from nascost.rules.conventions import resolve
+
+    conv = resolve(convention)
+    try:
+        return chain_for(space.program, conv)
+    except ChainError:
+        if space.size > ENUMERATE_MAX:
+            raise ChainError(
+                f"space {space.name!r} does not decompose into a chain of small blocks (genes "
+                f"shared by many blocks make the state too large), and its {space.size:.3g} "
+                "gene arrays are too many to enumerate") from None
+        from nascost.budget.chain import _CACHE
+
+        per = _CACHE.setdefault(space.program, {})
+        key = ("whole",) + tuple(conv.op_weights.ravel().tolist())
+        if key not in per:
+            per[key] = build_chain(space.program, conv, whole=True)
+        return per[key]
+
+
+def bounds(space, convention: Any = "seed") -> dict:
+    """{metric: {"min", "max", "min_genes", "max_genes"}} over the valid candidates, exact,
+    with a canonical genes row attaining each."""
+    from nascost.budget import counting as C
+
+    return C.bounds(chain_of(space, convention))
+
+
+def count(space, *, convention: Any = "seed", tol: float = 1e-3, time_limit: float = 1.0,
+          **budget) -> Count:
+    """The number of valid canonical candidates within the budget: exact, or certified
+    bounds refined until (high - low) <= tol * low or time_limit seconds have passed."""
+    from nascost.budget import counting as C
+
+    cons = parse_budget(budget)
+    return C.count(chain_of(space, convention), cons, tol=tol, time_limit=time_limit)
+
+
+def histogram(space, metric: str = "flops", bins: Any = 50, *, convention: Any = "seed",
+              tol: float = 1e-3, time_limit: float = 2.0) -> Histogram:
+    """Valid canonical candidates per bin of a metric over the whole space (equal-width bins
+    from its min to its max, or the given integer edges): exact or certified bounds."""
+    from nascost.budget import counting as C
+
+    return C.histogram(chain_of(space, convention), metric_index(metric), bins, tol=tol,
+                       time_limit=time_limit)
+
+
+def sample_within(space, n: int, seed: int = 0, stratify: Any = None, *,
+                  convention: Any = "seed", return_info: bool = False, **budget):
+    """n canonical genes rows drawn uniformly from the valid candidates within the budget
+    (with ``stratify="flops:10"``: n / 10 uniformly within each of 10 equal-width bins of
+    flops over the budget's range). An infeasible budget raises BudgetError stating the
+    space's range. With return_info, also a SampleInfo (proposals, acceptance rate)."""
+    from nascost.budget import sampling as SM
+
+    cons = parse_budget(budget)
+    genes, info = SM.sample_within(chain_of(space, convention), n, cons, seed=seed,
+                                   stratify=stratify)
+    if info.proposed > info.accepted:
+        log.info("sample_within: %d of %d proposals accepted (%.4f)", info.accepted,
+                 info.proposed, info.acceptance)
+    return (genes, info) if return_info else genes
+
+
+def expected_cost(space, probs: Any, *, convention: Any = "seed") -> dict:
+    """Exact expected params, macs, flops and activations when gene j is drawn from
+    probs[j] independently (invalid candidates count 0; ``p_valid`` is their complement).
+    probs: one probability vector per gene, a (batch, choices) array per gene, or an array
+    (n_genes, max_choices) / (batch, n_genes, max_choices). numpy in: floats (or (batch,)
+    arrays); torch tensors in: tensors, differentiable."""
+    from nascost.budget.expectation import expected_cost as E
+
+    return E(chain_of(space, convention), probs)
+
+
+def mutate(space, genes: Any, rate: float, seed: int = 0, *, convention: Any = "seed",
+           return_info: bool = False, **budget) -> np.ndarray:
+    """One neighbour per row of genes: each gene redrawn with probability ``rate`` uniformly
+    among its choices, canonicalised, conditioned on validity and the budget (exactly: a few
+    direct tries, then a draw from the conditional distribution; no unbounded retries)."""
+    from nascost.budget import sampling as SM
+
+    cons = parse_budget(budget)
+    ch = chain_of(space, convention)
+    g = space.check_genes(genes)
+
+    def score(x):
+        return space.score_arrays(x, convention=convention)
+
+    out, info = SM.mutate(ch, g, rate, seed, cons, score, space.canonical)
+    if np.asarray(genes).ndim == 1:
+        out = out[0]
+    return (out, info) if return_info else out
+
+
+def metric_names() -> tuple[str, ...]:
+    return METRICS

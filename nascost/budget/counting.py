@@ -1,0 +1,600 @@
+"""Counting the valid canonical candidates within a budget, and their histograms.
+
+Two exact methods and one bounded one, tried in this order:
+
+1. no budget: the number of paths of the chain, in Python integers;
+2. an exact DP over the distinct cost vectors of the partial paths (numpy; entries that can
+   no longer meet the budget are dropped), while their number stays small;
+3. a bucketed DP: each row's reduced cost (its cost minus the potential difference of its
+   states, so that costs start at 0 and a path sums to its cost minus the minimum) is divided
+   by a bucket width and rounded down for an upper bound, up for a lower bound. A candidate
+   whose rounded-up costs fit is in budget; one whose rounded-down costs do not is out. The
+   width shrinks until the gap is at most ``tol`` of the count, or the time is up. Counts
+   are float64 holding integers: exact while they stay below 2**53, otherwise widened by a
+   rigorous margin for rounding. Several bounded metrics use a grid of buckets (at most 3).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import weakref
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from itertools import combinations
+
+import numpy as np
+
+from nascost.budget.budget import Extremes, extremes
+from nascost.budget.chain import METRICS, Chain
+from nascost.kernels.budget import extreme_offsets, grid_dp
+
+U = 2.0**-53
+EXACT_FLOAT = 2**53
+SPARSE_LIMIT = 1 << 17  # entries of the exact DP per boundary before it gives up ...
+SMALL_SPACE = 1 << 21  # ... unless the space has at most this many candidates (always exact)
+MAX_CELLS = 1 << 24  # grid cells per state
+MAX_BYTES = 3 << 29  # bytes of the pools of grids of two DPs at once
+FIRST_BUCKETS = {1: 4096, 2: 256, 3: 40}  # buckets per metric of a first pass, by metrics
+GROWTH = 8.0  # the most a refining pass multiplies the work of the previous one
+
+_EXT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def extremes_for(chain: Chain) -> Extremes:
+    if chain not in _EXT:
+        _EXT[chain] = extremes(chain)
+    return _EXT[chain]
+
+
+@dataclass(frozen=True)
+class Count:
+    """The number of valid canonical candidates within a budget: exactly (low == high,
+    exact) or certified bounds low <= count <= high."""
+
+    low: int
+    high: int
+    exact: bool
+    total: int  # valid canonical candidates in the whole space
+    method: str  # "paths", "exact-dp", "bucketed-dp" or "empty"
+    seconds: float = 0.0
+    detail: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def estimate(self) -> float:
+        return (self.low + self.high) / 2
+
+    @property
+    def gap(self) -> float:
+        """(high - low) / low: the relative width of the interval (0 when exact)."""
+        if self.high == self.low:
+            return 0.0
+        return (self.high - self.low) / max(self.low, 1)
+
+    @property
+    def fraction(self) -> tuple[float, float]:
+        """(low, high) as fractions of the whole space's valid canonical candidates."""
+        t = max(self.total, 1)
+        return self.low / t, self.high / t
+
+    def __int__(self) -> int:
+        if not self.exact:
+            raise ValueError(f"the count is only bounded: {self.low} .. {self.high}")
+        return self.low
+
+
+# -- constraints -------------------------------------------------------------------------------
+def _reduce(cons: dict, ext: Extremes) -> dict[int, tuple[int | None, int | None]] | None:
+    """Constraints in reduced units (cost - min), vacuous bounds dropped; None if empty."""
+    out = {}
+    for m, (lo, hi) in cons.items():
+        mn, mx = int(ext.lo[m]), int(ext.hi[m])
+        if hi is not None and hi < mn or lo is not None and lo > mx:
+            return None
+        rlo = lo - mn if lo is not None and lo > mn else None
+        rhi = hi - mn if hi is not None and hi < mx else None
+        if rlo is not None or rhi is not None:
+            out[m] = (rlo, rhi)
+    return out
+
+
+def _corners(red: dict) -> list[tuple[int, dict[int, int]]]:
+    """Inclusion-exclusion: count(lo <= c <= hi) = sum of sign * CDF(point), each point a
+    dict {metric: bound} (metrics absent are unbounded): CDF(p) = #{c_m <= p_m for all m}."""
+    terms = [(1, {})]
+    for m, (lo, hi) in red.items():
+        new = []
+        for sign, pt in terms:
+            if hi is not None:
+                new.append((sign, {**pt, m: hi}))
+            else:
+                new.append((sign, dict(pt)))
+            if lo is not None:
+                new.append((-sign, {**pt, m: lo - 1}))
+        terms = new
+    return terms
+
+
+# -- exact DP over distinct costs --------------------------------------------------------------
+def sparse_distribution(chain: Chain, ext: Extremes, dims: list[int], red: dict,
+                        limit: int | None = None):
+    """The exact distribution of the reduced costs ``dims`` over the paths meeting ``red``
+    (entries that cannot meet it are dropped; above a min-only bound, costs are clamped):
+    (costs (n, d) int64, counts (n,) int64 or object) or None past ``limit`` entries."""
+    if limit is None:
+        limit = SMALL_SPACE if chain.total <= SMALL_SPACE else SPARSE_LIMIT
+    big = chain.total >= 2**62
+    cdt = object if big else np.int64
+    rc = ext.reduced[:, dims]
+    d = len(dims)
+    hi = np.array([red.get(m, (None, None))[1] if red.get(m, (None, None))[1] is not None
+                   else -1 for m in dims], dtype=np.int64)
+    lo = np.array([red.get(m, (None, None))[0] if red.get(m, (None, None))[0] is not None
+                   else -1 for m in dims], dtype=np.int64)
+    # reduced suffix extremes: the cheapest / dearest completion of each state
+    smin = (ext.fmin + ext.bmin - ext.lo)[:, dims]
+    smax = (ext.fmin + ext.bmax - ext.lo)[:, dims]
+    st = np.zeros(1, dtype=np.int64)
+    c = np.zeros((1, d), dtype=np.int64)
+    n = np.ones(1, dtype=cdt)
+    for _k in range(chain.n_seg):
+        lens = chain.in_ptr[st + 1] - chain.in_ptr[st]
+        if int(lens.sum()) > 4 * limit:
+            return None
+        idx = np.repeat(np.arange(st.shape[0], dtype=np.int64), lens)
+        offs = np.cumsum(lens) - lens
+        r = chain.in_ptr[st][idx] + np.arange(idx.shape[0], dtype=np.int64) - offs[idx]
+        ns = chain.r_out[r]
+        nc = c[idx] + rc[r]
+        nn = n[idx]
+        keep = np.ones(ns.shape[0], dtype=bool)
+        for j in range(d):
+            if hi[j] >= 0:
+                keep &= nc[:, j] + smin[ns, j] <= hi[j]
+            if lo[j] >= 0:
+                keep &= nc[:, j] + smax[ns, j] >= lo[j]
+        ns, nc, nn = ns[keep], nc[keep], nn[keep]
+        for j in range(d):
+            if lo[j] >= 0 and hi[j] < 0:
+                np.minimum(nc[:, j], lo[j], out=nc[:, j])
+        if ns.shape[0] == 0:
+            return np.zeros((0, d), dtype=np.int64), np.zeros(0, dtype=cdt)
+        order = np.lexsort(tuple(nc[:, j] for j in range(d - 1, -1, -1)) + (ns,))
+        ns, nc, nn = ns[order], nc[order], nn[order]
+        diff = ns[1:] != ns[:-1]
+        for j in range(d):
+            diff |= nc[1:, j] != nc[:-1, j]
+        starts = np.flatnonzero(np.r_[True, diff])
+        if starts.shape[0] > limit:
+            return None
+        st, c, n = ns[starts], nc[starts], np.add.reduceat(nn, starts)
+    return c, n
+
+
+def _count_exact(chain, ext, red) -> int | None:
+    dims = sorted(red)
+    res = sparse_distribution(chain, ext, dims, red)
+    if res is None:
+        return None
+    c, n = res
+    keep = np.ones(c.shape[0], dtype=bool)
+    for j, m in enumerate(dims):
+        lo, hi = red[m]
+        if lo is not None:
+            keep &= c[:, j] >= lo
+        if hi is not None:
+            keep &= c[:, j] <= hi
+    return int(sum(int(x) for x in n[keep])) if chain.total >= 2**62 else int(n[keep].sum())
+
+
+# -- bucketed DP -------------------------------------------------------------------------------
+@dataclass
+class Grid:
+    """The bucketed distribution of the reduced costs of ``dims`` at the end of the chain:
+    cells[b0, b1, b2] counts the paths whose rounded costs are (b0, b1, b2)."""
+
+    dims: list[int]
+    widths: list[int]
+    cells: np.ndarray
+    margin: float  # relative rounding margin of the float counts (0 when exact)
+
+    def cdf(self, point: dict[int, int]) -> float:
+        """Sum of the cells with bucket <= floor(point / width) in every dim of point."""
+        sl = []
+        for j, m in enumerate(self.dims):
+            if m in point:
+                b = point[m] // self.widths[j]
+                if b < 0:
+                    return 0.0
+                sl.append(slice(0, b + 1))
+            else:
+                sl.append(slice(None))
+        return float(self.cells[tuple(sl)].sum())
+
+
+def _offsets(red_cost: np.ndarray, w: int, up: bool) -> np.ndarray:
+    return -(-red_cost // w) if up else red_cost // w
+
+
+def run_grid(chain: Chain, red_cost: np.ndarray, dims: list[int], widths: list[int],
+             tops: list[int], up, wts: np.ndarray | None = None) -> Grid:
+    """Forward DP over buckets: dims' reduced costs divided by widths, rounded up (up True,
+    or up[j] per dim) or down; cells up to tops[j] // widths[j] (mass beyond is dropped).
+    The d dims use the last d axes of the (G0, G1, G2) grid (the innermost loop is the
+    longest). wts: row weights (default 1: the grid counts paths; with probabilities it
+    holds probability mass, always with the rounding margin)."""
+    n_st = chain.n_states
+    d = len(dims)
+    ups = [bool(up)] * d if isinstance(up, bool) else [bool(u) for u in up]
+    q = np.zeros((chain.n_rows, 3), dtype=np.int64)
+    G = [1, 1, 1]
+    lim = np.zeros((n_st, 3), dtype=np.int64)
+    for j, (m, w, top) in enumerate(zip(dims, widths, tops, strict=True)):
+        a = 3 - d + j
+        q[:, a] = _offsets(red_cost[:, m], w, ups[j])
+        G[a] = top // w + 1
+        f_max, _ = extreme_offsets(n_st, chain.r_in, chain.r_out, q[:, a], -1)
+        _, b_min = extreme_offsets(n_st, chain.r_in, chain.r_out, q[:, a], 1)
+        lim[:, a] = np.minimum(-f_max, G[a] - 1 - b_min)
+    b = chain.bounds
+    ones = wts is None
+    if ones:
+        wts = np.ones(chain.n_rows, dtype=np.float64)
+    wts = np.ascontiguousarray(wts, dtype=np.float64)
+    order, slot, n_slots = dp_order(chain)
+    cells = grid_dp(order, slot, n_slots, chain.out_ptr, chain.out_rows, chain.r_in, q, wts,
+                    lim, G[0], G[1], G[2])
+    deg = sum(int(np.diff(chain.out_ptr[b[k + 1]:b[k + 2] + 1]).max()) + 1
+              for k in range(chain.n_seg))
+    cells = cells.reshape(G[3 - d:])
+    margin = 0.0 if ones and chain.total < EXACT_FLOAT else 2.0 * (deg + cells.size) * U
+    return Grid(list(dims), list(widths), cells, margin)
+
+
+_ORDER: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def dp_order(chain: Chain) -> tuple[np.ndarray, np.ndarray, int]:
+    """(order, slot, n_slots) for grid_dp: the states after the start, each after its
+    in-states, depth first (the next state is one fed by the state done last, where one is
+    ready), and a pool slot per state, freed once all its successors are done."""
+    if chain in _ORDER:
+        return _ORDER[chain]
+    n = chain.n_states
+    preds = [set() for _ in range(n)]
+    succs = [set() for _ in range(n)]
+    for a_, z_ in zip(chain.r_in.tolist(), chain.r_out.tolist(), strict=True):
+        preds[z_].add(a_)
+        succs[a_].add(z_)
+    waiting = [len(p) for p in preds]
+    left = [len(x) for x in succs]
+    stack = []
+    for t in sorted(succs[0], reverse=True):
+        waiting[t] -= 1
+        if waiting[t] == 0:
+            stack.append(t)
+    order = []
+    slot = np.full(n, -1, dtype=np.int64)
+    free: list[int] = []
+    n_slots = 1
+    slot[0] = 0
+    while stack:
+        s = stack.pop()
+        order.append(s)
+        if free:
+            slot[s] = free.pop()
+        else:
+            slot[s] = n_slots
+            n_slots += 1
+        for p in preds[s]:
+            left[p] -= 1
+            if left[p] == 0:
+                free.append(int(slot[p]))
+        ready = []
+        for t in succs[s]:
+            waiting[t] -= 1
+            if waiting[t] == 0:
+                ready.append(t)
+        stack.extend(sorted(ready, reverse=True))
+    if len(order) != n - 1:
+        raise RuntimeError("dp_order: the chain is not a DAG from its start")  # never
+    out = (np.array(order, dtype=np.int64), slot, n_slots)
+    _ORDER[chain] = out
+    return out
+
+
+def run_grids(chain: Chain, red_cost: np.ndarray, dims: list[int], widths: list[int],
+              tops: list[int], roundings: list) -> list[Grid]:
+    """Several DPs (one per rounding: a bool or one bool per dim), two threads at a time
+    (the kernels release the GIL)."""
+    if len(roundings) == 1:
+        return [run_grid(chain, red_cost, dims, widths, tops, roundings[0])]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futs = [pool.submit(run_grid, chain, red_cost, dims, widths, tops, r)
+                for r in roundings]
+        return [f.result() for f in futs]
+
+
+def grid_pair(chain: Chain, red_cost: np.ndarray, dims: list[int], widths: list[int],
+              tops: list[int]) -> tuple[Grid, Grid, bool]:
+    """(rounded up, rounded down, exact): the two DPs, run side by side in two threads; when
+    every width divides the reduced costs they are the same DP, run once."""
+    same = all(not np.any(red_cost[:, m] % w) for m, w in zip(dims, widths, strict=True))
+    if same:
+        g = run_grid(chain, red_cost, dims, widths, tops, up=True)
+        return g, g, True
+    up, down = run_grids(chain, red_cost, dims, widths, tops, [True, False])
+    return up, down, False
+
+
+def _gcd(a: np.ndarray) -> int:
+    g = int(np.gcd.reduce(a)) if a.size else 0
+    return max(g, 1)
+
+
+def choose_width(red_col: np.ndarray, top: int, target: int) -> int:
+    """A bucket width for costs up to top: the costs' gcd when that gives at most ``target``
+    buckets (exact), else a multiple of it near top / target."""
+    g = _gcd(red_col)
+    if top // g + 1 <= target:
+        return g
+    w = -(-top // max(target - 1, 1))
+    return -(-w // g) * g
+
+
+def grid_cells_allowed(chain: Chain) -> int:
+    """Grid cells per state that the DP's pool of grids (two DPs at once) may hold."""
+    n_slots = dp_order(chain)[2]
+    return int(min(MAX_CELLS, MAX_BYTES // (16 * max(n_slots, 1))))
+
+
+def _bucketed(chain, ext, red, tol, time_limit, t0):
+    """Certified bounds by bucketed DPs, refined pass after pass.
+
+    Each group of inclusion-exclusion terms bounded in the same metrics shares one grid.
+    With several metrics, the first pass also runs, per metric, the DP rounded up in that
+    metric only: the difference to the rounded-down DP is the share of the gap that metric's
+    buckets cause. Later passes shrink each metric's width in proportion to its share (a
+    gap shrinks about linearly with the width), within the time left and the memory."""
+    terms = _corners(red)
+    groups: dict[frozenset, list] = {}
+    for sign, pt in terms:
+        groups.setdefault(frozenset(pt), []).append((sign, pt))
+    if max((len(g) for g in groups), default=0) > 3:
+        raise ValueError("at most three metrics can be bounded at once in a count")
+    red_cost = ext.reduced
+    allowed = grid_cells_allowed(chain)
+    target = FIRST_BUCKETS
+    plan = {}
+    for key, gterms in groups.items():
+        if key:
+            dims = sorted(key)
+            tops = [max(max(pt[m] for _, pt in gterms), 0) for m in dims]
+            widths = [choose_width(red_cost[:, m], t, target[len(dims)])
+                      for m, t in zip(dims, tops, strict=True)]
+            plan[key] = {"dims": dims, "tops": tops, "widths": widths, "band": None}
+    history = []
+    first = True
+    while True:
+        t_pass = time.perf_counter()
+        low = 0.0
+        high = 0.0
+        exact = True
+        cells_now = 0
+        for key, gterms in groups.items():
+            if not key:  # no bounded metric: the whole space
+                low += sum(sign for sign, _ in gterms) * chain.total
+                high += sum(sign for sign, _ in gterms) * chain.total
+                continue
+            pl = plan[key]
+            dims, tops, widths = pl["dims"], pl["tops"], pl["widths"]
+            d = len(dims)
+            cells_now += math.prod(t // w + 1 for t, w in zip(tops, widths, strict=True))
+            same = all(not np.any(red_cost[:, m] % w) for m, w in
+                       zip(dims, widths, strict=True))
+            mixed = first and d > 1 and not same
+            roundings = [True] if same else [True, False]
+            if mixed:
+                roundings += [[i == j for i in range(d)] for j in range(d)]
+            grids = run_grids(chain, red_cost, dims, widths, tops, roundings)
+            g_lo = grids[0]
+            g_hi = grids[0] if same else grids[1]
+            exact &= same and g_lo.margin == 0.0
+            for sign, pt in gterms:
+                # rounded up within the point: surely in; rounded down outside: surely out
+                a = g_lo.cdf(pt) * (1 - g_lo.margin)
+                z = g_hi.cdf(pt) * (1 + g_hi.margin)
+                if sign > 0:
+                    low += a
+                    high += z
+                else:
+                    low -= z
+                    high -= a
+            if mixed:
+                pl["band"] = [sum(abs(g_hi.cdf(pt) - g.cdf(pt)) for _, pt in gterms)
+                              for g in grids[2:]]
+            elif d == 1 and not same:
+                pl["band"] = [sum(abs(g_hi.cdf(pt) - g_lo.cdf(pt)) for _, pt in gterms)]
+        low_i = max(0, math.floor(low))
+        high_i = min(chain.total, math.ceil(high))
+        low_i = min(low_i, high_i)
+        dt = time.perf_counter() - t_pass
+        history.append({"widths": {tuple(METRICS[m] for m in pl["dims"]): list(pl["widths"])
+                                   for pl in plan.values()},
+                        "low": low_i, "high": high_i, "seconds": round(dt, 4)})
+        first = False
+        best = (low_i, high_i, exact and low_i == high_i)
+        if best[2] or high_i - low_i <= tol * max(low_i, 1):
+            break
+        # the next widths: every metric's band down to an equal share of the allowed gap
+        want = tol * max(low_i, 1) / 1.25
+        n_bands = sum(len(pl["dims"]) for pl in plan.values())
+        new = {}
+        cells_new = 0
+        for key, pl in plan.items():
+            band = pl["band"] or [high_i - low_i] * len(pl["dims"])
+            ws = []
+            for m, w, bd in zip(pl["dims"], pl["widths"], band, strict=True):
+                shrink = (want / n_bands) / bd if bd > 0 else 4.0
+                g = _gcd(red_cost[:, m])
+                w2 = max(g, int(w * min(shrink, 4.0)) // g * g)
+                ws.append(w2)
+            new[key] = ws
+            cells_new += math.prod(t // w + 1 for t, w in zip(pl["tops"], ws, strict=True))
+        # time and memory: a pass costs about dt * growth**1.4 (the grids leave the caches)
+        left = time_limit - (time.perf_counter() - t0)
+        afford = (max(left, 0.0) / max(dt, 1e-4)) ** (1 / 1.4) * max(cells_now, 1)
+        cap = min(afford, GROWTH * cells_now, allowed * max(len(plan), 1))
+        if cap < 1.25 * cells_now:
+            break
+        if cells_new > cap:
+            s_ = (cells_new / cap) ** (1.0 / max(len(pl["dims"]) for pl in plan.values()))
+            for key, pl in plan.items():
+                new[key] = [max(_gcd(red_cost[:, m]), int(math.ceil(w * s_)))
+                            for m, w in zip(pl["dims"], new[key], strict=True)]
+            cells_new = sum(math.prod(t // w + 1 for t, w in zip(pl["tops"], new[k],
+                                                                  strict=True))
+                            for k, pl in plan.items())
+        if cells_new < 1.25 * cells_now:
+            break
+        for key, pl in plan.items():
+            old = pl["widths"]
+            if pl["band"]:
+                pl["band"] = [b_ * w2 / w for b_, w, w2 in zip(pl["band"], old, new[key],
+                                                                 strict=True)]
+            pl["widths"] = new[key]
+    return best, history
+
+
+# -- public entry points -----------------------------------------------------------------------
+def count(chain: Chain, cons: dict, tol: float = 1e-3, time_limit: float = 1.0) -> Count:
+    t0 = time.perf_counter()
+    ext = extremes_for(chain)
+    red = _reduce(cons, ext)
+    if red is None:
+        return Count(0, 0, True, chain.total, "empty", time.perf_counter() - t0)
+    if not red:
+        return Count(chain.total, chain.total, True, chain.total, "paths",
+                     time.perf_counter() - t0)
+    if len(red) > 3:
+        raise ValueError("at most three metrics can be bounded at once in a count")
+    n = _count_exact(chain, ext, red)
+    if n is not None:
+        return Count(n, n, True, chain.total, "exact-dp", time.perf_counter() - t0)
+    (low, high, exact), hist = _bucketed(chain, ext, red, tol, time_limit, t0)
+    return Count(low, high, exact, chain.total, "bucketed-dp", time.perf_counter() - t0,
+                 {"passes": hist})
+
+
+@dataclass(frozen=True)
+class Histogram:
+    """Counts of valid canonical candidates per bin [edges[i], edges[i+1]) (the last bin
+    includes its right edge): exact (low == high) or certified bounds."""
+
+    metric: str
+    edges: np.ndarray  # (bins + 1,) int64
+    low: np.ndarray  # (bins,) Python ints (object) or int64
+    high: np.ndarray
+    exact: bool
+    total: int
+    seconds: float = 0.0
+
+    @property
+    def counts(self) -> np.ndarray:
+        """The counts (the midpoint of the bounds where they are not exact)."""
+        if self.exact:
+            return self.low
+        return (self.low.astype(float) + self.high.astype(float)) / 2
+
+    @property
+    def gap(self) -> float:
+        """Sum of the bins' bound widths over the total."""
+        return float(sum(int(h) - int(l_) for l_, h in zip(self.low, self.high, strict=True))
+                     / max(self.total, 1))
+
+
+def _edges(lo: int, hi: int, bins) -> np.ndarray:
+    if isinstance(bins, (int, np.integer)) and not isinstance(bins, bool):
+        if bins < 1:
+            raise ValueError(f"bins must be >= 1. Got {bins} instead.")
+        span = hi + 1 - lo
+        return np.array([lo + (span * i) // int(bins) for i in range(int(bins) + 1)],
+                        dtype=np.int64)
+    e = np.asarray(bins, dtype=np.int64)
+    if e.ndim != 1 or e.shape[0] < 2 or np.any(np.diff(e) <= 0):
+        raise ValueError("bins must be a count or an increasing list of integer edges")
+    return e
+
+
+def histogram(chain: Chain, metric: int, bins=50, tol: float = 1e-3,
+              time_limit: float = 2.0) -> Histogram:
+    """Counts per bin of one metric over the whole space."""
+    t0 = time.perf_counter()
+    ext = extremes_for(chain)
+    mn, mx = int(ext.lo[metric]), int(ext.hi[metric])
+    edges = _edges(mn, mx, bins)
+    if isinstance(bins, (int, np.integer)):
+        edges[-1] = mx + 1  # the last bin includes the maximum
+    nb = edges.shape[0] - 1
+    # CDF(x) = #{cost <= x}; bin i = CDF(e[i+1] - 1) - CDF(e[i] - 1)
+    res = sparse_distribution(chain, ext, [metric], {})
+    if res is not None:
+        c, n = res
+        vals = c[:, 0] + mn
+        pos = np.searchsorted(edges, vals, side="right") - 1
+        ok = (pos >= 0) & (pos < nb)
+        out = np.zeros(nb, dtype=object)
+        for p, k in zip(pos[ok], n[ok], strict=True):
+            out[p] += int(k)
+        return Histogram(METRICS[metric], edges, out, out.copy(), True, chain.total,
+                         time.perf_counter() - t0)
+    red_cost = ext.reduced
+    top = mx - mn
+    per = 1 << 14
+    allowed = grid_cells_allowed(chain)
+    while True:
+        t_pass = time.perf_counter()
+        w = choose_width(red_cost[:, metric], top, per)
+        g_lo, g_hi, same = grid_pair(chain, red_cost, [metric], [w], [top])
+        cum_lo = np.concatenate([[0.0], np.cumsum(g_lo.cells)])
+        cum_hi = np.concatenate([[0.0], np.cumsum(g_hi.cells)])
+
+        def cdf(cum, x, margin, w=w):
+            if x < 0:
+                return 0.0
+            b = min(x // w + 1, cum.shape[0] - 1)
+            return cum[b] * margin
+
+        low = np.zeros(nb, dtype=object)
+        high = np.zeros(nb, dtype=object)
+        for i in range(nb):
+            a, z = int(edges[i]) - 1 - mn, int(edges[i + 1]) - 1 - mn
+            lo_v = cdf(cum_lo, z, 1 - g_lo.margin) - cdf(cum_hi, a, 1 + g_hi.margin)
+            hi_v = cdf(cum_hi, z, 1 + g_hi.margin) - cdf(cum_lo, a, 1 - g_lo.margin)
+            low[i] = max(0, math.floor(lo_v))
+            high[i] = min(chain.total, math.ceil(hi_v))
+        exact = same and g_lo.margin == 0.0
+        h = Histogram(METRICS[metric], edges, low, high, exact, chain.total,
+                      time.perf_counter() - t0)
+        dt = time.perf_counter() - t_pass
+        left = time_limit - (time.perf_counter() - t0)
+        if exact or h.gap <= tol or per >= allowed:
+            return h
+        factor = min(h.gap / tol * 1.25, left / (1.5 * max(dt, 1e-4)), GROWTH)
+        if factor < 1.25:
+            return h
+        per = int(min(per * factor, allowed))
+
+
+def bounds(chain: Chain) -> dict:
+    ext = extremes_for(chain)
+    out = {}
+    for m, name in enumerate(METRICS):
+        out[name] = {"min": int(ext.lo[m]), "max": int(ext.hi[m]),
+                     "min_genes": ext.witness(m, "min"), "max_genes": ext.witness(m, "max")}
+    return out
+
+
+def all_subsets(items):
+    for r in range(len(items) + 1):
+        yield from combinations(items, r)

@@ -1,0 +1,43 @@
+"""nascost count: the number of distinct canonical candidates within a budget."""
+
+from __future__ import annotations
+
+from nascost.cli.args import add_space_arg, load
+from nascost.cli.budget_args import add_budget, add_convention, budget_of
+from nascost.cli.results_args import one_line_errors
+
+
+def register(sub) -> None:
+    p = sub.add_parser("count", help="how many distinct valid candidates fit a budget (exact, "
+                                     "or certified bounds), without enumerating them")
+    one_line_errors(p, "count")
+    add_space_arg(p)
+    add_budget(p)
+    add_convention(p)
+    p.add_argument("--tol", type=float, default=1e-3,
+                   help="bounded counts: refine until (high - low) <= tol * low (default 1e-3)")
+    p.add_argument("--time-limit", type=float, default=1.0, metavar="S",
+                   help="bounded counts: stop refining after S seconds (default 1)")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from nascost.budget.budget import describe_budget, parse_budget
+    from nascost.units import format_count
+
+    space = load(args.space)
+    budget = budget_of(args)
+    c = space.count(**budget, convention=args.convention, tol=args.tol,
+                    time_limit=args.time_limit)
+    what = describe_budget(parse_budget(budget))
+    print(f"{space.name}  budget: {what}  (convention {args.convention}, per sample)")
+    lo, hi = c.fraction
+    if c.exact:
+        print(f"count: {c.low:,}  (exact, {c.method}; {lo:.4g} of the {c.total:,} valid "
+              f"canonical candidates)")
+    else:
+        print(f"count: {c.low:,} .. {c.high:,}  (certified bounds, gap {c.gap:.3%}; about "
+              f"{format_count(c.estimate)}, {lo:.4g} .. {hi:.4g} of the {c.total:,} valid "
+              f"canonical candidates)")
+    print(f"time: {c.seconds:.3f} s")
+    return 0

@@ -1,0 +1,90 @@
+"""nascost histogram: the distribution of a metric over a whole space, without enumerating."""
+
+from __future__ import annotations
+
+from nascost.cli.args import add_space_arg, load
+from nascost.cli.budget_args import add_convention
+from nascost.cli.results_args import one_line_errors
+
+
+def register(sub) -> None:
+    p = sub.add_parser("histogram", help="candidates per bin of a metric over the whole space "
+                                         "(exact counts or certified bounds)")
+    one_line_errors(p, "histogram")
+    add_space_arg(p)
+    p.add_argument("--metric", default="flops",
+                   choices=("params", "macs", "flops", "activations"))
+    p.add_argument("--bins", type=int, default=50, help="equal-width bins (default 50)")
+    add_convention(p)
+    p.add_argument("-o", "--out", metavar="FILE",
+                   help="also draw it (.png, .svg, .pdf; needs matplotlib: nascost[plot])")
+    p.add_argument("--tol", type=float, default=1e-3,
+                   help="bounded counts: refine until the bins' bounds sum to tol of the space")
+    p.add_argument("--time-limit", type=float, default=2.0, metavar="S",
+                   help="bounded counts: stop refining after S seconds (default 2)")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from nascost.cli.main import UsageError
+    from nascost.cli.table import render
+    from nascost.units import format_count
+
+    if args.bins < 1:
+        raise UsageError(f"--bins must be >= 1. Got {args.bins}.")
+    space = load(args.space)
+    h = space.histogram(args.metric, args.bins, convention=args.convention, tol=args.tol,
+                        time_limit=args.time_limit)
+    kind = "exact" if h.exact else f"certified bounds, total gap {h.gap:.3%}"
+    print(f"{space.name}: {args.metric} over {h.total:,} valid canonical candidates ({kind}; "
+          f"{h.seconds:.3f} s)")
+    counts = [float(x) for x in h.counts]
+    top = max(counts) or 1.0
+    rows = []
+    for i in range(len(counts)):
+        lo, hi = int(h.edges[i]), int(h.edges[i + 1]) - 1
+        n = f"{int(h.low[i]):,}" if h.exact else f"{int(h.low[i]):,} .. {int(h.high[i]):,}"
+        bar = "#" * int(round(40 * counts[i] / top))
+        rows.append([format_count(lo), format_count(hi), n, f"{counts[i] / h.total:.2%}", bar])
+    print(render([f"{args.metric} from", "to", "candidates", "share", ""], rows,
+                 align="rrrrl"))
+    if args.out:
+        out = draw(h, space.name, args.out)
+        print(f"wrote {out}")
+    return 0
+
+
+def draw(h, name: str, out):
+    from pathlib import Path
+
+    try:
+        import matplotlib
+    except ImportError:
+        raise ImportError("drawing a histogram needs matplotlib: pip install "
+                          "'nascost[plot]'") from None
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    from nascost.units import format_count
+
+    edges = h.edges.astype(float)
+    counts = [float(x) for x in h.counts]
+    fig, ax = plt.subplots(figsize=(7.5, 4.5), dpi=120)
+    ax.bar(edges[:-1], counts, width=edges[1:] - edges[:-1], align="edge",
+           edgecolor="white", linewidth=0.4)
+    if not h.exact:
+        mid = (edges[:-1] + edges[1:]) / 2
+        lo = [c - float(x) for c, x in zip(counts, h.low, strict=True)]
+        hi = [float(x) - c for c, x in zip(counts, h.high, strict=True)]
+        ax.errorbar(mid, counts, yerr=[lo, hi], fmt="none", ecolor="black", lw=0.8)
+    ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: format_count(v, 3)))
+    ax.set_xlabel(h.metric)
+    ax.set_ylabel("candidates")
+    ax.set_title(f"{name}: {h.metric} over {h.total:.4g} candidates "
+                 f"({'exact' if h.exact else 'bounds'})", fontsize=10)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    out = Path(out)
+    fig.savefig(out)
+    plt.close(fig)
+    return out

@@ -1,0 +1,373 @@
+"""Kernels of the budget analytics (nascost.budget): tabulating segments with liveness,
+extreme paths, bucketed dynamic programming over the chain, and sampling by the DP's
+suffix counts.
+
+Conventions shared by these kernels (the Chain of nascost.budget.chain):
+
+* states have global ids; the rows (transitions) of segment k go from states of boundary k
+  to states of boundary k + 1, sorted by their in-state: state s's rows are
+  ``in_ptr[s] .. in_ptr[s + 1] - 1``; ``out_ptr``/``out_rows`` list the rows into each state;
+* counts are float64 holding integers: exact while every partial sum stays below 2**53
+  (nascost.budget adds a rigorous relative margin where it may not);
+* costs are int64 and non-negative; a bucketed cost ``q`` is the row's reduced cost divided
+  by the bucket width, rounded down (or up).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from nascost.kernels.interpreter import CHUNK, run_one
+from nascost.kernels.jit import jit, jit_parallel, prange
+from nascost.rules import ops as O
+
+BIG = np.int64(2**62)  # "no path": larger than any sum of costs the chain admits
+
+
+# -- tabulation ------------------------------------------------------------------------------
+@jit_parallel
+def tabulate_live(ins, ex, aux, ow, n_regs, n_genes, i0, i1, cross_in, shapes, read, rcards,
+                  cross_out, res, out_shapes, out_live):
+    """Run instructions [i0, i1) for every (incoming shape, combination of the genes
+    ``read``; the last varies fastest), tracking the genes each run reads.
+
+    shapes: (n_shapes, len(cross_in), 4) register shapes (C, H, W, rank). Writes per row:
+    res (status, params, macs, flops, activations), the shapes of cross_out, and live[j] = 1
+    where read[j] was read."""
+    n_rows = res.shape[0]
+    n_shapes = shapes.shape[0]
+    n_comb = n_rows // max(n_shapes, 1)
+    q = read.shape[0]
+    n_chunks = (n_rows + CHUNK - 1) // CHUNK
+    for t in prange(n_chunks):
+        regC = np.zeros(n_regs, np.int64)
+        regH = np.zeros(n_regs, np.int64)
+        regW = np.zeros(n_regs, np.int64)
+        regR = np.zeros(n_regs, np.int64)
+        fv = np.zeros(O.N_SLOTS, np.int64)
+        live = np.zeros(n_genes, np.uint8)
+        rec = np.zeros((1, 1), np.int64)
+        genes = np.zeros(n_genes, np.uint8)
+        for row in range(t * CHUNK, min(n_rows, (t + 1) * CHUNK)):
+            s = row // n_comb
+            c = row - s * n_comb
+            for k in range(cross_in.shape[0]):
+                r = cross_in[k]
+                regC[r] = shapes[s, k, 0]
+                regH[r] = shapes[s, k, 1]
+                regW[r] = shapes[s, k, 2]
+                regR[r] = shapes[s, k, 3]
+            v = c
+            for j in range(q - 1, -1, -1):
+                genes[read[j]] = np.uint8(v % rcards[j])
+                v //= rcards[j]
+            for j in range(q):
+                live[read[j]] = 0
+            st, p, m, f, a = run_one(ins, ex, aux, ow, genes, regC, regH, regW, regR, fv, live,
+                                     True, rec, False, i0, i1)
+            res[row, 0] = st
+            res[row, 1] = p
+            res[row, 2] = m
+            res[row, 3] = f
+            res[row, 4] = a
+            for k in range(cross_out.shape[0]):
+                r = cross_out[k]
+                out_shapes[row, k, 0] = regC[r]
+                out_shapes[row, k, 1] = regH[r]
+                out_shapes[row, k, 2] = regW[r]
+                out_shapes[row, k, 3] = regR[r]
+            for j in range(q):
+                out_live[row, j] = live[read[j]]
+
+
+# -- extreme paths ---------------------------------------------------------------------------
+@jit
+def extreme_paths(n_states, r_in, r_out, cost, sign):
+    """Forward and backward extreme path costs per state and metric, exact int64.
+
+    sign = 1: minimum, -1: maximum (computed as the minimum of -cost). Rows must be sorted by
+    segment. Returns (fwd, arg, bwd): fwd[s, m] the best cost of a path from the start to s,
+    arg[s, m] the last row of such a path (-1 at the start), bwd[s, m] the best cost from s
+    to the end."""
+    n_rows, n_m = cost.shape
+    fwd = np.full((n_states, n_m), BIG, np.int64)
+    bwd = np.full((n_states, n_m), BIG, np.int64)
+    arg = np.full((n_states, n_m), -1, np.int64)
+    fwd[0, :] = 0
+    bwd[n_states - 1, :] = 0
+    for r in range(n_rows):
+        a = r_in[r]
+        b = r_out[r]
+        for m in range(n_m):
+            if fwd[a, m] < BIG:
+                v = fwd[a, m] + sign * cost[r, m]
+                if v < fwd[b, m]:
+                    fwd[b, m] = v
+                    arg[b, m] = r
+    for r in range(n_rows - 1, -1, -1):
+        a = r_in[r]
+        b = r_out[r]
+        for m in range(n_m):
+            if bwd[b, m] < BIG:
+                v = bwd[b, m] + sign * cost[r, m]
+                if v < bwd[a, m]:
+                    bwd[a, m] = v
+    return fwd, arg, bwd
+
+
+@jit
+def extreme_offsets(n_states, r_in, r_out, q, sign):
+    """extreme_paths for one column of bucket offsets q (int64): (fwd, bwd) per state."""
+    n_rows = q.shape[0]
+    fwd = np.full(n_states, BIG, np.int64)
+    bwd = np.full(n_states, BIG, np.int64)
+    fwd[0] = 0
+    bwd[n_states - 1] = 0
+    for r in range(n_rows):
+        a = r_in[r]
+        if fwd[a] < BIG:
+            v = fwd[a] + sign * q[r]
+            if v < fwd[r_out[r]]:
+                fwd[r_out[r]] = v
+    for r in range(n_rows - 1, -1, -1):
+        b = r_out[r]
+        if bwd[b] < BIG:
+            v = bwd[b] + sign * q[r]
+            if v < bwd[r_in[r]]:
+                bwd[r_in[r]] = v
+    return fwd, bwd
+
+
+# -- bucketed counting -----------------------------------------------------------------------
+@jit
+def grid_dp(order, slot, n_slots, out_ptr, out_rows, r_in, q, wts, lim, G0, G1, G2):
+    """The forward counting DP over a grid of up to three bucket dimensions; returns the end
+    state's grid (G0, G1, G2): cell b counts the paths whose bucketed costs sum to b.
+
+    grid(s2) = sum over the rows r into s2 of grid(r_in[r]) times wts[r], shifted by q[r]
+    (wts: 1 to count paths; probabilities to weigh them); grid(start) is 1 at 0. Cells past
+    lim[s2] (the largest bucket from which a path can still end within the grid) are not
+    filled. States are computed in ``order`` (every state after its in-states), each into
+    pool slot ``slot[s]``, reused once its successors are done: an order that follows one
+    chain of states as deep as it goes keeps the grids in use in cache. The innermost loop
+    runs over two slices that both start at 0 (numba vectorises that form best). Serial: the
+    callers run the rounded-down and rounded-up DPs in two threads."""
+    pool = np.empty((n_slots, G0, G1, G2), np.float64)
+    z = pool[slot[0]]
+    z[:, :, :] = 0.0
+    if lim[0, 0] >= 0 and lim[0, 1] >= 0 and lim[0, 2] >= 0:
+        z[0, 0, 0] = 1.0
+    last = 0
+    for oi in range(order.shape[0]):
+        s2 = order[oi]
+        last = s2
+        dst_all = pool[slot[s2]]
+        dst_all[:, :, :] = 0.0
+        L0 = lim[s2, 0]
+        L1 = lim[s2, 1]
+        L2 = lim[s2, 2]
+        if L0 < 0 or L1 < 0 or L2 < 0:
+            continue
+        for j in range(out_ptr[s2], out_ptr[s2 + 1]):
+            r = out_rows[j]
+            s = r_in[r]
+            o0 = q[r, 0]
+            o1 = q[r, 1]
+            o2 = q[r, 2]
+            h0 = min(lim[s, 0], L0 - o0)
+            h1 = min(lim[s, 1], L1 - o1)
+            n2 = min(lim[s, 2], L2 - o2) + 1
+            if h0 < 0 or h1 < 0 or n2 <= 0:
+                continue
+            wr = wts[r]
+            src_all = pool[slot[s]]
+            for b0 in range(h0 + 1):
+                for b1 in range(h1 + 1):
+                    a = src_all[b0, b1, 0:n2]
+                    d = dst_all[b0 + o0, b1 + o1, o2:o2 + n2]
+                    if wr == 1.0:
+                        for t in range(n2):
+                            d[t] += a[t]
+                    else:
+                        for t in range(n2):
+                            d[t] += a[t] * wr
+    return pool[slot[last]].copy()
+
+
+# -- sampling --------------------------------------------------------------------------------
+@jit
+def suffix_tables(bounds, in_ptr, r_out, q, wts, tab_off, tab_lo, tab_hi, tab):
+    """Cumulative suffix counts, boundary by boundary from the end.
+
+    S(s, c) is the weight of the completions from state s whose bucketed cost is at most c:
+    the sum over the rows r of s of wts[r] * S(r_out[r], c - q[r]), with S(end, c) = 1 for
+    c >= 0. The table keeps the running sums over s's rows, for c in [tab_lo[s], tab_hi[s]]:
+    entry (c, j) = sum over the first j + 1 rows, at tab[tab_off[s] + (c - tab_lo[s]) *
+    rows(s) + j]; the last is S(s, c). Below tab_lo, S is 0; above tab_hi, S(s, tab_hi).
+    A sampler reads one contiguous run per step. Serial: one parallel region per boundary
+    costs more than it saves on a loaded machine."""
+    n_b = bounds.shape[0] - 1
+    end = bounds[n_b] - 1
+    for c in range(tab_hi[end] - tab_lo[end] + 1):
+        tab[tab_off[end] + c] = 1.0
+    for k in range(n_b - 2, -1, -1):
+        for s in range(bounds[k], bounds[k + 1]):
+            lo = tab_lo[s]
+            hi = tab_hi[s]
+            a = in_ptr[s]
+            nr = in_ptr[s + 1] - a
+            base = tab_off[s]
+            for c in range(lo, hi + 1):
+                acc = 0.0
+                row0 = base + (c - lo) * nr
+                for j in range(nr):
+                    r = a + j
+                    t = r_out[r]
+                    cc = c - q[r]
+                    if cc >= tab_lo[t]:
+                        if cc > tab_hi[t]:
+                            cc = tab_hi[t]
+                        nt = in_ptr[t + 1] - in_ptr[t]
+                        if t == end:
+                            nt = 1
+                        acc += wts[r] * tab[tab_off[t] + (cc - tab_lo[t]) * nt + nt - 1]
+                    tab[row0 + j] = acc
+
+
+@jit
+def _mix64(z):
+    z = np.uint64(z)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+@jit
+def stream_start(seed, index):
+    """The RNG state of sample ``index`` of stream ``seed``: a pure function of both."""
+    return _mix64(_mix64(np.uint64(seed) ^ np.uint64(0x6E6173636F737432))
+                  ^ (np.uint64(index) * np.uint64(0x9E3779B97F4A7C15)))
+
+
+@jit
+def _next(state):
+    state = state + np.uint64(0x9E3779B97F4A7C15)
+    return state, _mix64(state)
+
+
+@jit
+def _draw_below(state, total):
+    """A draw in [0, total): an exactly uniform integer while total < 2**53 is an integer
+    (Lemire's multiply-shift below 2**32, masked rejection above), else total times a
+    uniform 53-bit fraction."""
+    if total < 4294967296.0 and total == np.floor(total):
+        n = np.uint64(total)
+        thresh = (np.uint64(4294967296) - n) % n  # 2**32 mod n: the biased low products
+        while True:
+            state, x = _next(state)
+            prod = (x >> np.uint64(32)) * n
+            if (prod & np.uint64(0xFFFFFFFF)) >= thresh:
+                return state, float(prod >> np.uint64(32))
+    if total < 9007199254740992.0 and total == np.floor(total):
+        n = np.uint64(total)
+        _, e = math.frexp(total)
+        mask = (np.uint64(1) << np.uint64(e)) - np.uint64(1)
+        while True:
+            state, x = _next(state)
+            x = x & mask
+            if x < n:
+                return state, float(x)
+    state, x = _next(state)
+    return state, float(x >> np.uint64(11)) * (1.0 / 9007199254740992.0) * total
+
+
+BLOCK = 32  # samples advanced together, segment by segment (their table reads overlap)
+
+
+@jit_parallel
+def sample_paths(seed, index0, n_seg, in_ptr, r_out, q, cost, tab_off, tab_lo, tab_hi, tab,
+                 lo_w, hi_w, set_genes, set_n, r_vals, out_genes, out_cost):
+    """Draw sample i (stream index index0 + i) with total bucketed cost in [lo_w[i],
+    hi_w[i]], each path with probability proportional to the product of its rows' weights:
+    at every state the next row is drawn by its weight times the suffix count of the budget
+    it leaves, read as one run of the cumulative table (suffix_tables). Writes the path's
+    genes and exact costs. BLOCK samples advance together, so that their table reads
+    overlap instead of waiting one after another."""
+    n = out_genes.shape[0]
+    n_m = cost.shape[1]
+    n_blocks = (n + BLOCK - 1) // BLOCK
+    for t in prange(n_blocks):
+        rng = np.zeros(BLOCK, np.uint64)
+        st = np.zeros(BLOCK, np.int64)
+        hi = np.zeros(BLOCK, np.int64)
+        lo1 = np.zeros(BLOCK, np.int64)
+        h_at = np.zeros(BLOCK, np.int64)
+        l_at = np.zeros(BLOCK, np.int64)
+        acost = np.zeros((BLOCK, n_m), np.int64)
+        i0 = t * BLOCK
+        m_ = min(BLOCK, n - i0)
+        for j in range(m_):
+            rng[j] = stream_start(seed, index0 + i0 + j)
+            hi[j] = hi_w[i0 + j]
+            lo1[j] = lo_w[i0 + j] - 1
+        for k in range(n_seg):
+            # where each sample's runs start (-1: none); touching them starts the loads early
+            touch = 0.0
+            for j in range(m_):
+                s = st[j]
+                nr = in_ptr[s + 1] - in_ptr[s]
+                h_at[j] = -1
+                l_at[j] = -1
+                if hi[j] >= tab_lo[s]:
+                    h_at[j] = tab_off[s] + (min(hi[j], tab_hi[s]) - tab_lo[s]) * nr
+                    touch += tab[h_at[j]]
+                if lo1[j] >= tab_lo[s]:
+                    l_at[j] = tab_off[s] + (min(lo1[j], tab_hi[s]) - tab_lo[s]) * nr
+                    touch += tab[l_at[j]]
+            if touch < 0.0:  # never: keeps the touching loads
+                hi[0] += 1
+            for j in range(m_):
+                s = st[j]
+                a = in_ptr[s]
+                nr = in_ptr[s + 1] - a
+                ha = h_at[j]
+                la = l_at[j]
+                total = tab[ha + nr - 1]
+                if la >= 0:
+                    total -= tab[la + nr - 1]
+                rng[j], u = _draw_below(rng[j], total)
+                # the first row whose running sum passes u (running sums never decrease):
+                # a scan for a few rows, a bisection for many
+                lo_r = 0
+                hi_r = nr - 1
+                if nr <= 16:
+                    while lo_r < hi_r:
+                        c = tab[ha + lo_r]
+                        if la >= 0:
+                            c -= tab[la + lo_r]
+                        if c > u:
+                            break
+                        lo_r += 1
+                while lo_r < hi_r:
+                    mid = (lo_r + hi_r) // 2
+                    c = tab[ha + mid]
+                    if la >= 0:
+                        c -= tab[la + mid]
+                    if c > u:
+                        hi_r = mid
+                    else:
+                        lo_r = mid + 1
+                pick = a + lo_r
+                i = i0 + j
+                for g in range(set_n[k]):
+                    out_genes[i, set_genes[k, g]] = r_vals[pick, g]
+                for m in range(n_m):
+                    acost[j, m] += cost[pick, m]
+                hi[j] -= q[pick]
+                lo1[j] -= q[pick]
+                st[j] = r_out[pick]
+        for j in range(m_):
+            for m in range(n_m):
+                out_cost[i0 + j, m] = acost[j, m]

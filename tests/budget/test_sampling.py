@@ -1,0 +1,152 @@
+"""Sampling within a budget: exactly uniform over the valid canonical candidates in budget
+(chi-square over every one of them), per-bin uniformity when stratified, errors that state
+the space's range, and budgets that keep a tiny share of a large space."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from budget_spaces import brute, depth_space, in_budget  # tests/budget is on sys.path
+
+import nascost
+from nascost.budget import BudgetError
+from nascost.budget import sampling as SM
+
+
+def chi2_pvalue(counts: np.ndarray, expected: np.ndarray) -> float:
+    """Upper tail of the chi-square statistic (Wilson-Hilferty normal approximation)."""
+    stat = float(((counts - expected) ** 2 / expected).sum())
+    k = counts.shape[0] - 1
+    z = ((stat / k) ** (1 / 3) - (1 - 2 / (9 * k))) / math.sqrt(2 / (9 * k))
+    return 0.5 * math.erfc(z / math.sqrt(2))
+
+
+def index_of(rows: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """Position of each row in ref (rows sorted lexicographically); -1 if absent."""
+    cards = np.maximum(ref.max(axis=0), rows.max(axis=0)).astype(np.int64) + 1
+
+    def key(a):
+        k = np.zeros(a.shape[0], dtype=np.int64)
+        for j in range(a.shape[1]):
+            k = k * cards[j] + a[:, j]
+        return k
+
+    kr = key(ref)
+    kx = key(rows)
+    pos = np.searchsorted(kr, kx)
+    pos = np.minimum(pos, kr.shape[0] - 1)
+    return np.where(kr[pos] == kx, pos, -1)
+
+
+@pytest.fixture(scope="module")
+def nb201():
+    space = nascost.load_space("nb201-cifar10")
+    return space, *brute(space)
+
+
+@pytest.mark.parametrize("target", [SM.TARGET_BUCKETS, 8])
+def test_uniform_over_every_candidate_in_budget(nb201, monkeypatch, target):
+    # target 8: coarse buckets, many proposals rejected at the budget's edge; still uniform
+    space, ref, cost = nb201
+    monkeypatch.setattr(SM, "TARGET_BUCKETS", target)
+    budget = {"max_flops": 120_000_000, "min_params": 300_000}
+    inside = in_budget(cost, **budget)
+    n_in = int(inside.sum())
+    n = 30 * n_in
+    genes, info = space.sample_within(n, seed=7, return_info=True, **budget)
+    assert genes.shape == (n, space.n_genes) and genes.dtype == np.uint8
+    idx = index_of(genes, ref)
+    assert (idx >= 0).all() and inside[idx].all()
+    counts = np.bincount(idx, minlength=ref.shape[0])[inside]
+    assert chi2_pvalue(counts, np.full(n_in, n / n_in)) > 1e-4
+    if target == 8:
+        assert info.proposed > info.accepted  # the rejection step did work
+    assert 0 < info.acceptance <= 1
+
+
+def test_stratified_is_uniform_within_each_bin(nb201):
+    space, ref, cost = nb201
+    genes, info = space.sample_within(20_000, seed=3, stratify="flops:4", return_info=True,
+                                      max_flops="300M")
+    assert len(info.strata) == 4
+    idx = index_of(genes, ref)
+    pos = 0
+    for lo, hi, n in info.strata:
+        part = idx[pos:pos + n]
+        pos += n
+        f = cost[part, 2]
+        assert ((f >= lo) & (f <= hi)).all()
+        members = np.flatnonzero((cost[:, 2] >= lo) & (cost[:, 2] <= hi))
+        counts = np.bincount(part, minlength=ref.shape[0])[members]
+        assert chi2_pvalue(counts, np.full(members.shape[0], n / members.shape[0])) > 1e-4
+    assert sorted(n for *_, n in info.strata) in ([5000] * 4,)
+
+
+def test_infeasible_budget_states_the_range(nb201):
+    space, ref, cost = nb201
+    with pytest.raises(BudgetError) as e:
+        space.sample_within(10, max_flops=1000)
+    msg = str(e.value)
+    assert "flops" in msg and f"{int(cost[:, 2].min()):,}" in msg
+    assert f"{int(cost[:, 2].max()):,}" in msg
+    # jointly infeasible: each bound alone is feasible
+    with pytest.raises(BudgetError):
+        space.sample_within(10, max_flops=int(cost[:, 2].min()),
+                            min_params=int(cost[:, 0].max()))
+
+
+def test_deterministic_and_independent_of_threads(nb201):
+    from nascost.kernels.jit import max_threads, set_threads
+
+    space = nb201[0]
+    a = space.sample_within(5000, seed=11, max_flops="150M")
+    b = space.sample_within(5000, seed=11, max_flops="150M")
+    c = space.sample_within(5000, seed=12, max_flops="150M")
+    np.testing.assert_array_equal(a, b)
+    assert (a != c).any()
+    if max_threads() > 1:
+        prev = set_threads(1)
+        try:
+            np.testing.assert_array_equal(space.sample_within(5000, seed=11, max_flops="150M"),
+                                          a)
+        finally:
+            set_threads(prev)
+
+
+def test_several_bounded_metrics(nb201):
+    space, ref, cost = nb201
+    budget = {"max_flops": 200_000_000, "max_params": 800_000, "min_macs": 30_000_000}
+    genes = space.sample_within(3000, seed=1, **budget)
+    idx = index_of(genes, ref)
+    assert (idx >= 0).all() and in_budget(cost[idx], **budget).all()
+
+
+@pytest.mark.parametrize("name", ["mbv2-style", "ofa-mbv3-w1.0"])
+def test_tiny_share_of_a_large_space(name):
+    if name not in nascost.list_spaces():
+        pytest.skip(f"{name} is not a built-in space yet")
+    space = nascost.load_space(name)
+    b = space.bounds()["flops"]
+    x = b["min"] + (b["max"] - b["min"]) // 50
+    c = space.count(max_flops=x)
+    assert c.high / c.total < 1e-5  # at most 1e-5 of the space is in budget
+    genes, info = space.sample_within(20_000, seed=5, max_flops=x, return_info=True)
+    out = space.score_arrays(genes)
+    assert (out["status"] == 0).all() and (out["flops"] <= x).all()
+    np.testing.assert_array_equal(space.canonical(genes), genes)
+    assert info.acceptance > 0.9
+    assert len(np.unique(genes, axis=0)) > 19_000
+
+
+def test_no_budget_is_uniform_over_canonical_candidates():
+    space = depth_space()
+    ref, cost = brute(space)
+    assert ref.shape[0] < space.size  # dead genes: raw arrays repeat candidates
+    n = 30 * ref.shape[0]
+    genes = space.sample_within(n, seed=2)
+    idx = index_of(genes, ref)
+    assert (idx >= 0).all()
+    counts = np.bincount(idx, minlength=ref.shape[0])
+    assert chi2_pvalue(counts, np.full(ref.shape[0], n / ref.shape[0])) > 1e-4

@@ -1,0 +1,105 @@
+"""The bounds, count, histogram and sample commands."""
+
+from __future__ import annotations
+
+import builtins
+import json
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+import nascost
+from nascost.cli.main import main
+
+
+def run(capsys, *argv):
+    try:
+        code = main([str(a) for a in argv])
+    except SystemExit as e:  # argparse
+        code = e.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_bounds_prints_extremes_and_witnesses(capsys):
+    code, out, err = run(capsys, "bounds", "nb201-cifar10")
+    assert code == 0, err
+    b = nascost.load_space("nb201-cifar10").bounds()
+    assert f"{b['flops']['min']:,}" in out and f"{b['flops']['max']:,}" in out
+    genes = ",".join(str(int(x)) for x in b["flops"]["max_genes"])
+    assert f"max flops: {genes}" in out
+
+
+def test_count_exact_and_bounded(capsys):
+    code, out, err = run(capsys, "count", "nb201-cifar10", "--max-flops", "100M",
+                         "--min-params", "200k")
+    assert code == 0, err
+    c = nascost.load_space("nb201-cifar10").count(max_flops=100_000_000, min_params=200_000)
+    assert f"count: {c.low:,}  (exact" in out
+    code, out, err = run(capsys, "count", "mbv2-style", "--max-flops", "300M")
+    assert code == 0, err
+    assert "certified bounds, gap" in out and "time:" in out
+
+
+def test_count_rejects_bad_budgets(capsys):
+    code, out, err = run(capsys, "count", "nb201-cifar10", "--max-flops", "lots")
+    assert code == 2 and "--max-flops" in err
+    code, out, err = run(capsys, "count", "nb201-cifar10", "--max-flops", "1M",
+                         "--min-flops", "2M")
+    assert code == 2 and "above max_flops" in err
+
+
+def test_histogram_table_and_plot(capsys, tmp_path):
+    code, out, err = run(capsys, "histogram", "nb201-cifar10", "--bins", "5")
+    assert code == 0, err
+    assert "15,625 valid canonical candidates (exact" in out
+    assert len([ln for ln in out.splitlines() if "%" in ln]) == 5
+    pytest.importorskip("matplotlib")
+    png = tmp_path / "h.png"
+    code, out, err = run(capsys, "histogram", "nb201-cifar10", "--bins", "7", "-o", png)
+    assert code == 0, err
+    assert png.stat().st_size > 1000
+
+
+def test_histogram_plot_without_matplotlib(capsys, tmp_path, monkeypatch):
+    real = builtins.__import__
+
+    def no_mpl(name, *a, **k):
+        if name == "matplotlib" or name.startswith("matplotlib."):
+            raise ImportError("No module named 'matplotlib'")
+        return real(name, *a, **k)
+
+    monkeypatch.setattr(builtins, "__import__", no_mpl)
+    code, out, err = run(capsys, "histogram", "nb201-cifar10", "--bins", "3", "-o",
+                         tmp_path / "h.png")
+    assert code == 2 and "pip install 'nascost[plot]'" in err
+
+
+def test_sample_writes_parquet_with_metadata(capsys, tmp_path):
+    f = tmp_path / "s.parquet"
+    code, out, err = run(capsys, "sample", "nb201-cifar10", "-n", "2k", "--max-flops", "100M",
+                         "--seed", "4", "--out", f)
+    assert code == 0, err
+    assert "acceptance rate" in out
+    t = pq.read_table(f)
+    assert t.num_rows == 2000 and (np.array(t.column("flops")) <= 100_000_000).all()
+    meta = json.loads(t.schema.metadata[b"nascost"])
+    assert meta["budget"] == {"max_flops": 100_000_000} and meta["seed"] == 4
+    space = nascost.load_space("nb201-cifar10")
+    genes = np.stack([np.array(t.column(n)) for n in space.gene_names], axis=1)
+    np.testing.assert_array_equal(genes, space.sample_within(2000, seed=4,
+                                                             max_flops=100_000_000))
+    # refuses to overwrite
+    code, out, err = run(capsys, "sample", "nb201-cifar10", "-n", "10", "--out", f)
+    assert code == 2 and "--force" in err
+
+
+def test_sample_stratified_and_infeasible(capsys, tmp_path):
+    code, out, err = run(capsys, "sample", "nb201-cifar10", "-n", "300", "--stratify",
+                         "flops:3", "--out", tmp_path / "s.csv")
+    assert code == 0, err
+    assert out.count("flops ") >= 3
+    code, out, err = run(capsys, "sample", "nb201-cifar10", "-n", "10", "--max-flops", "1M",
+                         "--out", tmp_path / "t.parquet")
+    assert code == 2 and "no valid candidate meets the budget" in err and "flops" in err
