@@ -221,3 +221,48 @@ class Space:
         if g.shape[0] != 1:
             raise ValueError("layers() takes one candidate (a single genes row)")
         return layer_table(self.program, g[0], convention, batch)
+
+    # -- budget analytics (nascost.budget: DP over the space's chain of blocks) ------------
+    def bounds(self, convention: Any = "seed") -> dict:
+        """Exact min and max of params, macs, flops and activations over the valid
+        candidates: {metric: {"min", "max", "min_genes", "max_genes"}} (witness rows)."""
+        from nascost import budget
+
+        return budget.bounds(self, convention)
+
+    def count(self, max_flops=None, min_flops=None, max_params=None, min_params=None,
+              max_macs=None, min_macs=None, **kwargs):
+        """The number of distinct valid canonical candidates within a budget: a Count with
+        .low, .high (equal when .exact). Also max/min_activations, convention, tol,
+        time_limit (see nascost.budget.count)."""
+        from nascost import budget
+
+        return budget.count(self, max_flops=max_flops, min_flops=min_flops,
+                            max_params=max_params, min_params=min_params, max_macs=max_macs,
+                            min_macs=min_macs, **kwargs)
+
+    def histogram(self, metric: str = "flops", bins: Any = 50, **kwargs):
+        """Valid canonical candidates per bin of a metric (exact or certified bounds)."""
+        from nascost import budget
+
+        return budget.histogram(self, metric, bins, **kwargs)
+
+    def sample_within(self, n: int, seed: int = 0, stratify: Any = None, **budget_kw):
+        """n canonical genes rows drawn uniformly from the valid candidates within a budget
+        (max_flops=..., ...), or uniformly per bin with stratify="flops:10"."""
+        from nascost import budget
+
+        return budget.sample_within(self, n, seed, stratify, **budget_kw)
+
+    def expected_cost(self, probs: Any, convention: Any = "seed") -> dict:
+        """Exact expected metrics under independent categorical genes (numpy or torch)."""
+        from nascost import budget
+
+        return budget.expected_cost(self, probs, convention=convention)
+
+    def mutate(self, genes: GenesLike, rate: float, seed: int = 0, **budget_kw) -> np.ndarray:
+        """One in-budget neighbour per row of genes (each gene redrawn with probability
+        rate), without unbounded retries."""
+        from nascost import budget
+
+        return budget.mutate(self, genes, rate, seed, **budget_kw)
