@@ -22,7 +22,7 @@ TERMS: dict[str, str] = {
     "linear_mac": "multiply-accumulates of Linear: Nin*Nout",
     "linear_bias": "bias additions of Linear with bias: Nout",
     "batchnorm": "elements normalised by BatchNorm2d: C*H*W",
-    "batchnorm_affine": "elements scaled and shifted by BatchNorm2d with affine=True: C*H*W",
+    "batchnorm_affine": "elements scaled and shifted by BatchNorm2d, affine=True only: C*H*W",
     "maxpool_out": "output elements of MaxPool2d",
     "maxpool_in": "input elements of MaxPool2d: C*H*W",
     "avgpool_out": "output elements of AvgPool2d",
@@ -71,10 +71,12 @@ def op_terms(opcode: int) -> tuple[str | None, str | None]:
     return _OP_TERMS.get(opcode, (None, None))
 
 
-# The presets. Every term missing from a preset weighs 0.
+# The presets. Every term missing from a preset weighs 0. Each peer-tool preset reproduces the
+# number the tool reports for nascost's to_torch() model of a candidate, batch 1 (checked by
+# running the tool: tests/parity/test_peer_tools.py, tests/rules/test_presets_single_layer.py).
 PRESETS: dict[str, dict[str, int]] = {
     # ../shared/RULES.md, with the per-element counts this project chose for the ops it omits
-    # (documented in README.md).
+    # (docs/conventions.md).
     "seed": {
         "conv_mac": 2, "linear_mac": 2, "batchnorm": 4,
         "maxpool_out": 1, "avgpool_out": 1, "global_pool_out": 1,
@@ -84,19 +86,81 @@ PRESETS: dict[str, dict[str, int]] = {
     },
     # multiply-accumulates of conv and linear layers: the number torchvision and papers print
     "macs": {"conv_mac": 1, "linear_mac": 1},
+    # torch.utils.flop_counter.FlopCounterMode: 2 per MAC of aten convolution / mm / addmm;
+    # bias additions, norms, pooling and pointwise ops are not counted
+    "torch": {"conv_mac": 2, "linear_mac": 2},
+    # thop.profile: conv and linear MACs (no bias); BN 2/element, 4 with affine; AvgPool2d one
+    # per output; AdaptiveAvgPool2d (window + 1) per output; every other module 0
+    "thop": {
+        "conv_mac": 1, "linear_mac": 1, "batchnorm": 2, "batchnorm_affine": 2,
+        "avgpool_out": 1, "global_pool_in": 1, "global_pool_out": 1,
+    },
+    # fvcore FlopCountAnalysis (model in eval mode): conv and linear MACs (no bias);
+    # aten::batch_norm 1/element, 2 with affine; aten::adaptive_avg_pool2d 1 per input element
+    "fvcore": {
+        "conv_mac": 1, "linear_mac": 1, "batchnorm": 1, "batchnorm_affine": 1,
+        "global_pool_in": 1,
+    },
+    # ptflops get_model_complexity_info(backend='pytorch'), its defaults: module hooks plus
+    # patched torch.nn.functional / Tensor ops, so ReLU, GELU and pooling count twice
+    "ptflops": {
+        "conv_mac": 1, "conv_bias": 1, "linear_mac": 1, "linear_bias": 1,
+        "batchnorm": 1, "batchnorm_affine": 1,
+        "maxpool_in": 2, "avgpool_in": 2, "global_pool_in": 2,
+        "relu": 2, "relu6": 1, "gelu": 2, "silu": 1, "zero": 1,
+    },
+    # ptflops get_model_complexity_info(backend='aten'): aten convolution / mm / addmm MACs
+    # with bias additions; nothing else
+    "ptflops_aten": {"conv_mac": 1, "conv_bias": 1, "linear_mac": 1, "linear_bias": 1},
+    # NAS-Bench-201 / NATS-Bench (xautodl get_model_infos): conv and linear MACs plus their bias
+    # additions; pooling hooked but left out of the sum, BN and activations not counted
+    "nb201": {"conv_mac": 1, "conv_bias": 1, "linear_mac": 1, "linear_bias": 1},
+    # Once-for-All / ProxylessNAS (ofa.utils.flops_counter.profile): conv and linear MACs, no
+    # bias, BN not counted
+    "ofa": {"conv_mac": 1, "linear_mac": 1},
 }
 
 DESCRIPTIONS: dict[str, str] = {
     "seed": "the founding rules (RULES.md): 1 MAC = 2 FLOPs, BN 4/element, pool 1/output, "
             "activations per element; bias additions not counted",
     "macs": "multiply-accumulates of conv and linear layers only (torchvision's 'GFLOPS')",
+    "torch": "torch.utils.flop_counter.FlopCounterMode: 2 FLOPs per conv/linear MAC, "
+             "nothing else",
+    "thop": "thop.profile: conv/linear MACs, BN 2 (+2 affine) per element, AvgPool2d 1 per "
+            "output, global pool (H*W + 1) per output",
+    "fvcore": "fvcore FlopCountAnalysis, eval mode: conv/linear MACs, BN 1 (+1 affine) per "
+              "element, global pool 1 per input element",
+    "ptflops": "ptflops get_model_complexity_info, pytorch backend: MACs + bias, BN 1 (+1 "
+               "affine), pooling 2 per input element, ReLU/GELU 2, ReLU6/SiLU/zero 1",
+    "ptflops_aten": "ptflops get_model_complexity_info, aten backend: conv/linear MACs plus "
+                    "bias additions",
+    "nb201": "NAS-Bench-201/NATS-Bench: conv/linear MACs plus bias additions",
+    "ofa": "Once-for-All/ProxylessNAS: conv/linear MACs without bias or BN",
+}
+
+# What each preset reproduces: the tool, the version checked, and how it was called.
+SOURCES: dict[str, str] = {
+    "seed": "../shared/RULES.md (the founding rules) and docs/conventions.md",
+    "macs": "papers and torchvision's weight tables ('GFLOPS' = GMACs)",
+    "torch": "torch.utils.flop_counter.FlopCounterMode(display=False), torch 2.13",
+    "thop": "thop.profile(model, inputs=(x,)), thop 0.1.1.post2209072238",
+    "fvcore": "fvcore.nn.FlopCountAnalysis(model.eval(), x).total(), fvcore 0.1.5.post20221221",
+    "ptflops": "ptflops.get_model_complexity_info(model, res, backend='pytorch', "
+               "as_strings=False), ptflops 0.7.5",
+    "ptflops_aten": "ptflops.get_model_complexity_info(model, res, backend='aten', "
+                    "as_strings=False), ptflops 0.7.5",
+    "nb201": "xautodl.utils.get_model_infos (NAS-Bench-201, NATS-Bench); the published "
+             "NAS-Bench-201 FLOPs range",
+    "ofa": "ofa.utils.flops_counter.profile (Once-for-All); same weights as 'macs'",
 }
 
 
 class Convention:
-    """A resolved convention: a name, its weight per term, and the per-opcode weight table."""
+    """A resolved convention: a name, its weight per term, and the per-opcode weight table.
 
-    def __init__(self, name: str, weights: Mapping[str, int]):
+    Two conventions are equal when their names and weights are."""
+
+    def __init__(self, name: str, weights: Mapping[str, int], description: str = ""):
         unknown = sorted(set(weights) - set(TERM_INDEX))
         if unknown:
             raise ValueError(
@@ -109,6 +173,7 @@ class Convention:
                     f"integer. Got {w!r} instead."
                 )
         self.name = name
+        self.description = description
         self.weights = {t: int(weights.get(t, 0)) for t in TERM_NAMES}
         table = np.zeros((ops.N_OPCODES, 2), dtype=np.int64)
         for code, (a, b) in _OP_TERMS.items():
@@ -124,27 +189,74 @@ class Convention:
         return max(self.weights.values(), default=0)
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "weights": dict(self.weights)}
+        """The full table: every term's weight (zeros included), for Parquet metadata and
+        JSON files; ``resolve(c.to_dict())`` gives an equal Convention."""
+        return {"name": self.name, "description": self.description,
+                "weights": dict(self.weights)}
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, Convention) and other.name == self.name
+                and other.weights == self.weights)
+
+    def __hash__(self) -> int:
+        return hash((self.name, tuple(self.weights.values())))
 
     def __repr__(self) -> str:
         return f"Convention({self.name!r})"
 
 
+def preset(name: str) -> Convention:
+    """The named preset (KeyError listing the presets if there is none)."""
+    if name not in PRESETS:
+        raise KeyError(f"unknown convention {name!r}; presets: {sorted(PRESETS)}")
+    return Convention(name, PRESETS[name], DESCRIPTIONS.get(name, ""))
+
+
+def _from_mapping(data: Mapping) -> Convention:
+    """{"name", "description", "base", "weights": {...}} or a flat {term: weight, ...}.
+
+    ``base`` names a preset to start from; the given weights replace its weights."""
+    data = dict(data)
+    name = str(data.pop("name", "custom"))
+    description = str(data.pop("description", ""))
+    base = data.pop("base", None)
+    inner = data.pop("weights", None)
+    if inner is not None:
+        if data:
+            raise ValueError(f"convention {name!r}: unexpected keys {sorted(data)} next to "
+                             "'weights' (expected name, description, base, weights)")
+        if not isinstance(inner, Mapping):
+            raise ValueError(f"convention {name!r}: 'weights' must be an object of term "
+                             f"weights. Got {type(inner).__name__} instead.")
+        data = dict(inner)
+    weights: dict = {}
+    if base is not None:
+        weights.update(preset(str(base)).weights)
+        if not description:
+            description = f"{base} with {', '.join(f'{k}={v}' for k, v in data.items())}"
+    weights.update(data)
+    return Convention(name, weights, description)
+
+
 def resolve(convention: str | Mapping[str, int] | Convention | Path) -> Convention:
-    """A preset name, a path to a JSON weight table, a dict of weights, or a Convention."""
+    """A preset name, a path to a JSON weight table, a dict of weights, or a Convention.
+
+    A dict (or JSON object) is either flat, ``{"conv_mac": 2, "relu": 1}``, or
+    ``{"name": ..., "description": ..., "base": "thop", "weights": {...}}`` as written by
+    ``Convention.to_dict``; terms it does not name weigh 0 (or their ``base`` weight)."""
     if isinstance(convention, Convention):
         return convention
     if isinstance(convention, Mapping):
-        weights = dict(convention)
-        name = str(weights.pop("name", "custom"))
-        inner = weights.pop("weights", None)
-        return Convention(name, inner if inner is not None else weights)
+        return _from_mapping(convention)
     text = str(convention)
     if text in PRESETS:
-        return Convention(text, PRESETS[text])
+        return preset(text)
     path = Path(text)
     if path.suffix == ".json" and path.is_file():
-        data = json.loads(path.read_text())
+        try:
+            data = json.loads(path.read_text())
+        except json.JSONDecodeError as e:
+            raise ValueError(f"convention file {text}: not valid JSON: {e}") from None
         if not isinstance(data, Mapping):
             raise ValueError(f"convention file {text}: expected a JSON object of term weights")
         data = dict(data)
@@ -154,3 +266,28 @@ def resolve(convention: str | Mapping[str, int] | Convention | Path) -> Conventi
         f"unknown convention {text!r}: expected one of {sorted(PRESETS)} or a .json file of "
         "term weights"
     )
+
+
+def term_op(term: str) -> str:
+    """The op (registry name) that emits a term."""
+    for code, pair in _OP_TERMS.items():
+        if term in pair:
+            return ops.by_opcode(code).name
+    raise KeyError(f"unknown term {term!r}; known terms: {list(TERM_NAMES)}")
+
+
+def markdown_table(presets: tuple[str, ...] | None = None) -> str:
+    """The weight table of the presets in Markdown: one row per cost term (grouped by op
+    class), one column per preset; '·' = 0 (not counted). docs/conventions.md holds it."""
+    names = tuple(PRESETS) if presets is None else presets
+    head = ["op class", "term (quantity per sample)", *(f"`{n}`" for n in names)]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * 2 + "---:|" * len(names)]
+    previous = None
+    for term in TERM_NAMES:
+        op = term_op(term)
+        label = f"`{op}`" if op != previous else ""
+        previous = op
+        cells = [str(PRESETS[n].get(term, 0)) if PRESETS[n].get(term, 0) else "·"
+                 for n in names]
+        lines.append("| " + " | ".join([label, f"`{term}`: {TERMS[term]}", *cells]) + " |")
+    return "\n".join(lines) + "\n"
