@@ -22,7 +22,8 @@ def _sources_stamp() -> str:
     return h.hexdigest()
 
 
-def _install_cache_stamp() -> None:
+def STAMP = _sources_stamp()  # the kernel sources this process compiles or loads
+_install_cache_stamp() -> None:
     """Stamp the on-disk cache of nascost's kernels with a hash of all kernel sources (a
     stale cached kernel that inlined an old version of a helper would count wrongly)."""
     try:
@@ -33,7 +34,7 @@ def _install_cache_stamp() -> None:
     bases = [getattr(caching, n, None) for n in ("InTreeCacheLocator", "UserWideCacheLocator")]
     if impl is None or None in bases or not hasattr(impl, "_locator_classes"):
         return  # pragma: no cover
-    stamp = _sources_stamp()
+    stamp = STAMP
     root = str(_PACKAGE)
 
     def make(base):
@@ -54,6 +55,7 @@ def _install_cache_stamp() -> None:
         impl._locator_classes[:0] = [make(b) for b in bases]
 
 
+STAMP = _sources_stamp()  # the kernel sources this process compiles or loads
 _install_cache_stamp()
 
 # cache=True: a second process loads the compiled kernels from __pycache__ instead of compiling.

@@ -6,12 +6,21 @@ from __future__ import annotations
 from nascost.kernels import interpreter, jit, tables
 
 
-def test_kernel_caches_are_stamped_with_all_kernel_sources():
-    stamp = jit._sources_stamp()
+def test_kernel_caches_are_stamped_with_all_kernel_sources(tmp_path, monkeypatch):
     for kernel in (interpreter.score_batch, tables.score_tables, tables._tabulate):
         locator = kernel._cache._impl.locator
         assert type(locator).__name__.startswith("Nascost")
-        assert locator.get_source_stamp() == stamp
+        assert locator.get_source_stamp() == jit.STAMP
+    # the stamp covers every watched folder: an edit to a helper changes it
+    import shutil
+
+    for folder in jit._WATCHED:
+        shutil.copytree(jit._PACKAGE / folder, tmp_path / folder)
+    monkeypatch.setattr(jit, "_PACKAGE", tmp_path)
+    before = jit._sources_stamp()
+    formulas = tmp_path / "rules" / "formulas.py"
+    formulas.write_text(formulas.read_text() + "\n# an edit\n")
+    assert jit._sources_stamp() != before
 
 
 def test_other_code_keeps_numba_default_caching(tmp_path):
