@@ -22,8 +22,7 @@ def _sources_stamp() -> str:
     return h.hexdigest()
 
 
-def STAMP = _sources_stamp()  # the kernel sources this process compiles or loads
-_install_cache_stamp() -> None:
+def _install_cache_stamp() -> None:
     """Stamp the on-disk cache of nascost's kernels with a hash of all kernel sources (a
     stale cached kernel that inlined an old version of a helper would count wrongly)."""
     try:
