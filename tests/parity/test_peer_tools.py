@@ -25,12 +25,14 @@ _MODULE = {"ptflops_aten": "ptflops"}
 SPACES = nascost.list_spaces()
 # Every tool runs the real forward pass, so CI checks one candidate per space, the cheapest of
 # a random draw, if it has at most CAP_MACS multiply-accumulates (a fixed model over the cap is
-# skipped with its reason), and batch 2 on the search spaces. NASCOST_PEER_FULL=1 checks up to MAX_N
-# candidates of every space, the big fixed models included, and batch 2 on every space.
+# skipped with its reason), and batch 2 on the search spaces. NASCOST_PEER_FULL=1 checks up to
+# MAX_N (NASCOST_PEER_N, default 5) random candidates of every space, the big fixed models
+# included, and batch 2 on every space.
 FULL = os.environ.get("NASCOST_PEER_FULL") == "1"
-CAP_MACS = 10**12 if FULL else 10**9
+CAP_MACS = 10**12 if FULL else 6 * 10**8
 SPACE_MACS = 60 * 10**9 if FULL else 10**9
-MAX_N = 5 if FULL else 1
+MAX_N = int(os.environ.get("NASCOST_PEER_N", "5")) if FULL else 1
+
 
 def require(tool: str) -> None:
     """CI installs the test extra, so there a missing tool fails; elsewhere it skips."""
