@@ -1,22 +1,38 @@
-"""nascost spaces: the built-in spaces with their size and gene count."""
+"""nascost spaces: the built-in spaces with their gene count, size and exact cost range."""
 
 from __future__ import annotations
 
 from nascost.cli.table import render
+from nascost.units import format_count
 
 
 def register(sub) -> None:
-    p = sub.add_parser("spaces", help="list the built-in spaces")
+    p = sub.add_parser("spaces", help="list the built-in spaces with size and cost range")
     p.set_defaults(func=run)
 
 
-def run(args) -> int:
-    from nascost import list_spaces, load_space
+def _range(bounds, metric: str) -> str:
+    if bounds is None:
+        return "-"
+    lo, hi = bounds[metric]
+    return format_count(lo) if lo == hi else f"{format_count(lo)}-{format_count(hi)}"
 
+
+def run(args) -> int:
+    from nascost import list_spaces
+    from nascost.spaces.catalog import load
+
+    catalog = {r["name"]: r for r in load()}
     rows = []
     for name in list_spaces():
-        s = load_space(name)
-        rows.append([name, s.n_genes, f"{s.size:.3g}" if s.size >= 1e6 else str(s.size),
-                     s.spec.get("description", "")[:60]])
-    print(render(["space", "genes", "size", "description"], rows, align="lrrl"))
+        r = catalog.get(name)
+        if r is None:  # a space added since the catalog was written
+            from nascost.spaces.catalog import entry
+
+            r = entry(name)
+        size = int(r["size"])
+        rows.append([name, r["genes"], f"{size:.3g}" if size >= 10**6 else str(size),
+                     _range(r["bounds"], "params"), _range(r["bounds"], "flops")])
+    print(render(["space", "genes", "size", "params", "FLOPs (seed)"], rows, align="lrrll"))
+    print("\n'-': not a chain of small blocks; exact bounds are not computed (docs/budget.md)")
     return 0

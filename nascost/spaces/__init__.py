@@ -27,7 +27,7 @@ def _discover() -> dict[str, Callable[[], Space]]:
     found: dict[str, Callable[[], Space]] = {}
     where: dict[str, str] = {}
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        if info.name.startswith("_") or info.name in ("codecs", "export_json"):
+        if info.name.startswith("_") or info.name in ("codecs", "export_json", "catalog"):
             continue
         module = importlib.import_module(f"{__name__}.{info.name}")
         for name, build in getattr(module, "SPACES", {}).items():
