@@ -65,6 +65,11 @@ def _thop(model, x):
     thop = _need("thop")
     with _quiet():
         total_ops, _params = thop.profile(model, inputs=(x,), verbose=False)
+    # thop leaves its total_ops/total_params buffers on the modules it has no rule for
+    # (Lyken17/pytorch-OpCounter#96): remove them, so the model's state_dict is unchanged
+    for module in model.modules():
+        for name in ("total_ops", "total_params"):
+            module._buffers.pop(name, None)
     return total_ops
 
 

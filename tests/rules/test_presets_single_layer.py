@@ -119,7 +119,9 @@ def test_preset_equals_tool_on_one_layer(tool, case, batch):
     ref = ref_count(space, [], convention=tool, batch=batch)
     assume(ref["status"] == 0)  # a field combination that torch rejects too
     model = to_torch(space, [])
+    keys = set(model.state_dict())
     got = count(tool, model, model.example_input(batch))
+    assert set(model.state_dict()) == keys  # no tool's bookkeeping is left on the model
     want = predict(tool, space, [], batch)
     if not (tool == "ptflops" and batch > 1):
         assert want == ref["flops"]
