@@ -27,7 +27,7 @@ import numpy as np
 
 from nascost.budget.budget import Extremes, extremes
 from nascost.budget.chain import METRICS, Chain
-from nascost.kernels.budget import extreme_offsets, grid_dp
+from nascost.kernels.budget import extreme_offsets, grid_dp, window_dp1, window_dp2
 
 U = 2.0**-53
 EXACT_FLOAT = 2**53
@@ -327,6 +327,58 @@ def grid_pair(chain: Chain, red_cost: np.ndarray, dims: list[int], widths: list[
     return up, down, False
 
 
+def window_count(chain: Chain, red_cost: np.ndarray, dims: list[int], widths: list[int],
+                 point: list[int], up, wts: np.ndarray | None = None) -> tuple[float, float]:
+    """(count, relative margin): the paths whose bucketed reduced costs (rounded up, or
+    down) are at most point // width in each of one or two dims, by the windowed DP that
+    only keeps buckets whose fate the rest of the chain can still change."""
+    d = len(dims)
+    ups = [bool(up)] * d if isinstance(up, bool) else [bool(u) for u in up]
+    n_st = chain.n_states
+    qs, Ss, Hs, caps = [], [], [], []
+    for j, (m, w, pt) in enumerate(zip(dims, widths, point, strict=True)):
+        q = np.ascontiguousarray(_offsets(red_cost[:, m], w, ups[j]))
+        B = pt // w
+        f_max, b_max = extreme_offsets(n_st, chain.r_in, chain.r_out, q, -1)
+        _, b_min = extreme_offsets(n_st, chain.r_in, chain.r_out, q, 1)
+        S = B + b_max  # b_max holds minus the dearest completion
+        H = np.minimum(-f_max, B - b_min)
+        qs.append(q)
+        Ss.append(np.ascontiguousarray(S))
+        Hs.append(np.ascontiguousarray(H))
+        caps.append(max(1, int((H - np.maximum(S + 1, 0) + 1).max())))
+    ones = wts is None
+    wts = np.ones(chain.n_rows) if ones else np.ascontiguousarray(wts, dtype=np.float64)
+    order, slot, n_slots = dp_order(chain)
+    if d == 1:
+        v = window_dp1(order, slot, n_slots, caps[0], chain.out_ptr, chain.out_rows,
+                       chain.r_in, qs[0], wts, Ss[0], Hs[0])
+    else:
+        v = window_dp2(order, slot, n_slots, caps[0], caps[1], chain.out_ptr, chain.out_rows,
+                       chain.r_in, qs[0], qs[1], wts, Ss[0], Hs[0], Ss[1], Hs[1])
+    deg = int(np.diff(chain.out_ptr).max()) + 1
+    margin = (0.0 if ones and chain.total < EXACT_FLOAT
+              else 2.0 * chain.n_seg * deg * (math.prod(caps) + sum(caps) + 2) * U)
+    return float(v), margin
+
+
+def _evaluate(chain, red_cost, dims, widths, tops, roundings, gterms):
+    """values[i][t]: the CDF of term t's point under rounding i, with its margin: windowed
+    DPs (one per term and rounding) where the terms are few, else one grid per rounding
+    (a grid serves every term; three dims always use grids)."""
+    if (len(dims) == 2 and len(gterms) <= 2) or (len(dims) == 1 and len(gterms) == 1):
+        jobs = [(i, t) for i in range(len(roundings)) for t in range(len(gterms))]
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            futs = {job: pool.submit(window_count, chain, red_cost, dims, widths,
+                                     [max(gterms[job[1]][1][m], 0) for m in dims],
+                                     roundings[job[0]])
+                    for job in jobs}
+            res = {job: f.result() for job, f in futs.items()}
+        return [[res[(i, t)] for t in range(len(gterms))] for i in range(len(roundings))]
+    grids = run_grids(chain, red_cost, dims, widths, tops, roundings)
+    return [[(g.cdf(pt), g.margin) for _, pt in gterms] for g in grids]
+
+
 def _gcd(a: np.ndarray) -> int:
     g = int(np.gcd.reduce(a)) if a.size else 0
     return max(g, 1)
@@ -396,14 +448,14 @@ def _bucketed(chain, ext, red, tol, time_limit, t0):
             roundings = [True] if same else [True, False]
             if mixed:
                 roundings += [[i == j for i in range(d)] for j in range(d)]
-            grids = run_grids(chain, red_cost, dims, widths, tops, roundings)
-            g_lo = grids[0]
-            g_hi = grids[0] if same else grids[1]
-            exact &= same and g_lo.margin == 0.0
-            for sign, pt in gterms:
+            vals = _evaluate(chain, red_cost, dims, widths, tops, roundings, gterms)
+            v_lo = vals[0]
+            v_hi = vals[0] if same else vals[1]
+            exact &= same and all(mg == 0.0 for _, mg in v_lo)
+            for t, (sign, _) in enumerate(gterms):
                 # rounded up within the point: surely in; rounded down outside: surely out
-                a = g_lo.cdf(pt) * (1 - g_lo.margin)
-                z = g_hi.cdf(pt) * (1 + g_hi.margin)
+                a = v_lo[t][0] * (1 - v_lo[t][1])
+                z = v_hi[t][0] * (1 + v_hi[t][1])
                 if sign > 0:
                     low += a
                     high += z
@@ -411,10 +463,10 @@ def _bucketed(chain, ext, red, tol, time_limit, t0):
                     low -= z
                     high -= a
             if mixed:
-                pl["band"] = [sum(abs(g_hi.cdf(pt) - g.cdf(pt)) for _, pt in gterms)
-                              for g in grids[2:]]
+                pl["band"] = [sum(abs(v_hi[t][0] - v[t][0]) for t in range(len(gterms)))
+                              for v in vals[2:]]
             elif d == 1 and not same:
-                pl["band"] = [sum(abs(g_hi.cdf(pt) - g_lo.cdf(pt)) for _, pt in gterms)]
+                pl["band"] = [sum(abs(v_hi[t][0] - v_lo[t][0]) for t in range(len(gterms)))]
         low_i = max(0, math.floor(low))
         high_i = min(chain.total, math.ceil(high))
         low_i = min(low_i, high_i)

@@ -371,3 +371,161 @@ def sample_paths(seed, index0, n_seg, in_ptr, r_out, q, cost, tab_off, tab_lo, t
         for j in range(m_):
             for m in range(n_m):
                 out_cost[i0 + j, m] = acost[j, m]
+
+
+# -- windowed counting (one budget point) ------------------------------------------------------
+@jit
+def window_dp1(order, slot, n_slots, cap, out_ptr, out_rows, r_in, q, wts, S, H):
+    """The number (or weight) of paths whose bucketed cost is at most B, where the caller
+    set S[s] = B - (the dearest completion of s) and H[s] = min(the dearest prefix to s,
+    B - the cheapest completion of s), all in buckets.
+
+    A prefix at bucket b <= S[s] fits whatever follows: it joins the state's single
+    ``safe`` total. One with b > H[s] cannot fit (or does not occur): it is dropped. Only
+    the window b in [max(0, S[s] + 1), H[s]] keeps a bucket array, so the work is the
+    overlap of the prefixes' spread with the completions' spread, not the whole range.
+    Layout of a pool slot: [safe, window...]. Order and slots as in grid_dp."""
+    pool = np.zeros((n_slots, cap + 1), np.float64)
+    z = pool[slot[0]]
+    if S[0] >= 0:
+        z[0] = 1.0
+    elif H[0] >= 0:
+        z[1] = 1.0
+    last = 0
+    for oi in range(order.shape[0]):
+        s2 = order[oi]
+        last = s2
+        dst = pool[slot[s2]]
+        ws2 = max(0, S[s2] + 1)
+        n_dst = max(0, H[s2] - ws2 + 1)
+        for t in range(n_dst + 1):
+            dst[t] = 0.0
+        for j in range(out_ptr[s2], out_ptr[s2 + 1]):
+            r = out_rows[j]
+            s = r_in[r]
+            o = q[r]
+            w = wts[r]
+            src = pool[slot[s]]
+            dst[0] += w * src[0]
+            b0 = max(0, S[s] + 1)
+            b1 = H[s]
+            if b1 < b0:
+                continue
+            # joins safe: b <= S[s2] - o
+            e = min(b1, S[s2] - o)
+            if e >= b0:
+                acc = 0.0
+                for b in range(b0, e + 1):
+                    acc += src[1 + b - b0]
+                dst[0] += w * acc
+            # stays in the window: b + o in [ws2, H[s2]]
+            c0 = max(b0, S[s2] - o + 1)
+            c1 = min(b1, H[s2] - o)
+            if c1 >= c0:
+                n = c1 - c0 + 1
+                a = src[1 + c0 - b0:1 + c0 - b0 + n]
+                d = dst[1 + c0 + o - ws2:1 + c0 + o - ws2 + n]
+                if w == 1.0:
+                    for t in range(n):
+                        d[t] += a[t]
+                else:
+                    for t in range(n):
+                        d[t] += a[t] * w
+    return pool[slot[last], 0]
+
+
+@jit
+def window_dp2(order, slot, n_slots, capf, capp, out_ptr, out_rows, r_in, qf, qp, wts, Sf,
+               Hf, Sp, Hp):
+    """window_dp1 over two bucketed metrics f and p at once: a prefix is safe in a metric
+    when every completion fits it, dropped when none does. A state keeps one safe total, a
+    window over f for prefixes safe in p, a window over p for prefixes safe in f, and a grid
+    over both windows. Layout of a pool slot: [safe, f window (capf), p window (capp), grid
+    (capf x capp, p fastest)]."""
+    size = 1 + capf + capp + capf * capp
+    pool = np.zeros((n_slots, size), np.float64)
+    z = pool[slot[0]]
+    fs = Sf[0] >= 0
+    ps = Sp[0] >= 0
+    fin = fs or Hf[0] >= 0
+    pin = ps or Hp[0] >= 0
+    if fin and pin:
+        if fs and ps:
+            z[0] = 1.0
+        elif ps:
+            z[1] = 1.0
+        elif fs:
+            z[1 + capf] = 1.0
+        else:
+            z[1 + capf + capp] = 1.0
+    FW = 1
+    PW = 1 + capf
+    GR = 1 + capf + capp
+    last = 0
+    for oi in range(order.shape[0]):
+        s2 = order[oi]
+        last = s2
+        dst = pool[slot[s2]]
+        dst[:] = 0.0
+        wf2 = max(0, Sf[s2] + 1)
+        wp2 = max(0, Sp[s2] + 1)
+        for j in range(out_ptr[s2], out_ptr[s2 + 1]):
+            r = out_rows[j]
+            s = r_in[r]
+            of = qf[r]
+            op = qp[r]
+            w = wts[r]
+            src = pool[slot[s]]
+            dst[0] += w * src[0]
+            f0 = max(0, Sf[s] + 1)
+            f1 = Hf[s]
+            p0 = max(0, Sp[s] + 1)
+            p1 = Hp[s]
+            # the f window (safe in p): moves within f
+            if f1 >= f0:
+                e = min(f1, Sf[s2] - of)
+                for b in range(f0, e + 1):
+                    dst[0] += w * src[FW + b - f0]
+                for b in range(max(f0, Sf[s2] - of + 1), min(f1, Hf[s2] - of) + 1):
+                    dst[FW + b + of - wf2] += w * src[FW + b - f0]
+            # the p window (safe in f)
+            if p1 >= p0:
+                e = min(p1, Sp[s2] - op)
+                for b in range(p0, e + 1):
+                    dst[0] += w * src[PW + b - p0]
+                for b in range(max(p0, Sp[s2] - op + 1), min(p1, Hp[s2] - op) + 1):
+                    dst[PW + b + op - wp2] += w * src[PW + b - p0]
+            # the grid
+            if f1 < f0 or p1 < p0:
+                continue
+            np_ = p1 - p0 + 1
+            ps_end = min(p1, Sp[s2] - op)  # p becomes safe up to here
+            pc0 = max(p0, Sp[s2] - op + 1)  # p stays in the window from here ...
+            pc1 = min(p1, Hp[s2] - op)  # ... to here
+            for bf in range(f0, min(f1, Hf[s2] - of) + 1):
+                tf = bf + of
+                row = src[GR + (bf - f0) * capp:GR + (bf - f0) * capp + np_]
+                f_safe = tf <= Sf[s2]
+                if ps_end >= p0:
+                    acc = 0.0
+                    for b in range(p0, ps_end + 1):
+                        acc += row[b - p0]
+                    if f_safe:
+                        dst[0] += w * acc
+                    else:
+                        dst[FW + tf - wf2] += w * acc
+                if pc1 >= pc0:
+                    n = pc1 - pc0 + 1
+                    a = row[pc0 - p0:pc0 - p0 + n]
+                    if f_safe:
+                        d = dst[PW + pc0 + op - wp2:PW + pc0 + op - wp2 + n]
+                    else:
+                        base = GR + (tf - wf2) * capp + pc0 + op - wp2
+                        d = dst[base:base + n]
+                    if w == 1.0:
+                        for t in range(n):
+                            d[t] += a[t]
+                    else:
+                        for t in range(n):
+                            d[t] += a[t] * w
+    return pool[slot[last], 0]
