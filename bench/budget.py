@@ -24,14 +24,23 @@ import time
 
 import numpy as np
 
+CPU = {}  # the median CPU seconds (all threads) of the last timed call, by label
 
-def timed(fn, repeats):
+
+def timed(fn, repeats, label=None):
+    """(result, median wall seconds) over repeats after one warm-up call; the median CPU
+    seconds go to CPU[label] (on a shared machine, wall time includes waiting for a core)."""
     out = fn()
     ts = []
+    cs = []
     for _ in range(repeats):
         t = time.perf_counter()
+        c = time.process_time()
         out = fn()
         ts.append(time.perf_counter() - t)
+        cs.append(time.process_time() - c)
+    if label is not None:
+        CPU[label] = statistics.median(cs)
     return out, statistics.median(ts)
 
 
@@ -126,7 +135,7 @@ def main() -> None:
         print(f"  chain: {chain.n_seg} segments, {chain.n_states} states, {chain.n_rows} rows; "
               f"first build {t_first:.3f} s (incl. kernel compile or cache load), "
               f"steady {t_build:.3f} s")
-        b, t_b = timed(lambda s=space: s.bounds(), args.repeats)
+        b, t_b = timed(lambda s=space: s.bounds(), args.repeats, "bounds")
         f_lo, f_hi = b["flops"]["min"], b["flops"]["max"]
         ok = all(int(space.score_arrays(b[m][f"{side}_genes"])[m][0]) == b[m][side]
                  for m in b for side in ("min", "max"))
@@ -145,30 +154,32 @@ def main() -> None:
         print("  count (tol 1e-3, time limit 1 s):")
         counts = {}
         for label, bud in budgets:
-            c, t_c = timed(lambda s=space, bb=bud: s.count(**bb), args.repeats)
+            c, t_c = timed(lambda s=space, bb=bud: s.count(**bb), args.repeats, "count")
             counts[label] = c
             what = ", ".join(f"{k}={format_count(v)}" for k, v in bud.items())
             share = c.low / c.total
             state = "exact" if c.exact else f"gap {c.gap:.3%}"
-            print(f"    {label:<26} ({what}): {t_c:.3f} s  {state}  "
+            print(f"    {label:<26} ({what}): {t_c:.3f} s (cpu {CPU['count']:.3f} s)  "
+                  f"{state}  "
                   f"[{c.low:.6g}, {c.high:.6g}]  share {share:.3g}")
         c2 = space.count(max_flops=x_mid, max_params=p_mid, time_limit=10.0)
         print(f"    two metrics with 10 s: gap {c2.gap:.3%} in {c2.seconds:.2f} s")
-        h, t_h = timed(lambda s=space: s.histogram("flops", 50), args.repeats)
-        print(f"  histogram (50 bins of flops): {t_h:.3f} s; "
+        h, t_h = timed(lambda s=space: s.histogram("flops", 50), args.repeats, "hist")
+        print(f"  histogram (50 bins of flops): {t_h:.3f} s (cpu {CPU['hist']:.3f} s); "
               f"{'exact' if h.exact else f'bounds, total gap {h.gap:.3%}'}")
         print(f"  sample {args.n:,} (steady state, median of {args.repeats}):")
         for label, bud in budgets[:2] + budgets[3:]:
             (g, info), t_s = timed(lambda s=space, bb=bud: s.sample_within(
-                args.n, seed=1, return_info=True, **bb), args.repeats)
+                args.n, seed=1, return_info=True, **bb), args.repeats, "sample")
             out = space.score_arrays(g)
             inside = bool((out["status"] == 0).all() and all(
                 (out[k.split("_", 1)[1]] <= v).all() if k.startswith("max") else
                 (out[k.split("_", 1)[1]] >= v).all() for k, v in bud.items()))
             lo, hi = raw_acceptance(space, chain, 2, bud["max_flops"])
             c = counts[label]
-            print(f"    {label:<26}: {t_s:.3f} s ({args.n / t_s:,.0f}/s), acceptance "
-                  f"{info.acceptance:.4f}, all in budget: {inside}")
+            print(f"    {label:<26}: {t_s:.3f} s (cpu {CPU['sample']:.3f} s; "
+                  f"{args.n / t_s:,.0f}/s), acceptance {info.acceptance:.4f}, "
+                  f"all in budget: {inside}")
             extra = " (flops bound only)" if len(bud) > 1 else ""
             print(f"      a plain rejection sampler would accept: raw gene arrays "
                   f"{lo:.3g} .. {hi:.3g}{extra}; uniform canonical {c.low / c.total:.3g}")

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import logging
 import math
+import weakref
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -140,6 +142,24 @@ class Proposal:
         return genes, cost
 
 
+_PROPOSALS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+KEEP_PROPOSALS = 4  # uniform proposals kept per chain (a repeated budget reuses its tables)
+
+
+def uniform_proposal(chain: Chain, metric: int, top: int) -> Proposal:
+    """The uniform Proposal of (chain, metric, top), built once and kept (a few per chain)."""
+    per = _PROPOSALS.setdefault(chain, OrderedDict())
+    key = (metric, int(top), TARGET_BUCKETS)
+    if key in per:
+        per.move_to_end(key)
+        return per[key]
+    prop = Proposal(chain, metric, top)
+    per[key] = prop
+    while len(per) > KEEP_PROPOSALS:
+        per.popitem(last=False)
+    return prop
+
+
 def _in_budget(cost: np.ndarray, cons: dict) -> np.ndarray:
     ok = np.ones(cost.shape[0], dtype=bool)
     for m, (lo, hi) in cons.items():
@@ -255,7 +275,7 @@ def sample_within(chain: Chain, n: int, cons: dict, seed: int = 0, stratify=None
     lo_red, hi_red = red.get(primary, (None, None))
     span = int(ext.hi[primary] - ext.lo[primary])
     top = span if hi_red is None else hi_red
-    prop = Proposal(chain, primary, top)
+    prop = uniform_proposal(chain, primary, top)
     mn = int(ext.lo[primary])
     if strat is None:
         lo_w, hi_w = prop.window(lo_red, top)

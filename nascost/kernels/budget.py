@@ -264,12 +264,16 @@ def _draw_below(state, total):
     uniform 53-bit fraction."""
     if total < 4294967296.0 and total == np.floor(total):
         n = np.uint64(total)
-        thresh = (np.uint64(4294967296) - n) % n  # 2**32 mod n: the biased low products
-        while True:
-            state, x = _next(state)
-            prod = (x >> np.uint64(32)) * n
-            if (prod & np.uint64(0xFFFFFFFF)) >= thresh:
-                return state, float(prod >> np.uint64(32))
+        state, x = _next(state)
+        prod = (x >> np.uint64(32)) * n
+        low = prod & np.uint64(0xFFFFFFFF)
+        if low < n:  # rare: only then is the exact rejection threshold (2**32 mod n) needed
+            thresh = (np.uint64(4294967296) - n) % n
+            while low < thresh:
+                state, x = _next(state)
+                prod = (x >> np.uint64(32)) * n
+                low = prod & np.uint64(0xFFFFFFFF)
+        return state, float(prod >> np.uint64(32))
     if total < 9007199254740992.0 and total == np.floor(total):
         n = np.uint64(total)
         _, e = math.frexp(total)
@@ -334,10 +338,13 @@ def sample_paths(seed, index0, n_seg, in_ptr, r_out, q, cost, tab_off, tab_lo, t
                 nr = in_ptr[s + 1] - a
                 ha = h_at[j]
                 la = l_at[j]
-                total = tab[ha + nr - 1]
-                if la >= 0:
-                    total -= tab[la + nr - 1]
-                rng[j], u = _draw_below(rng[j], total)
+                if nr == 1:  # one way on: no draw
+                    u = 0.0
+                else:
+                    total = tab[ha + nr - 1]
+                    if la >= 0:
+                        total -= tab[la + nr - 1]
+                    rng[j], u = _draw_below(rng[j], total)
                 # the first row whose running sum passes u (running sums never decrease):
                 # a scan for a few rows, a bisection for many
                 lo_r = 0
