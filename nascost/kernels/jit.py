@@ -30,7 +30,8 @@ def _install_cache_stamp() -> None:
     except ImportError:  # pragma: no cover - numba moved its internals: plain caching
         return
     impl = getattr(caching, "CacheImpl", None)
-    bases = [getattr(caching, n, None) for n in ("InTreeCacheLocator", "UserWideCacheLocator")]
+    names = ("UserProvidedCacheLocator", "InTreeCacheLocator", "UserWideCacheLocator")
+    bases = [getattr(caching, n, None) for n in names]  # NUMBA_CACHE_DIR first, as numba
     if impl is None or None in bases or not hasattr(impl, "_locator_classes"):
         return  # pragma: no cover
     stamp = STAMP
