@@ -132,7 +132,3 @@ def mutate(space, genes: Any, rate: float, seed: int = 0, *, convention: Any = "
     if np.asarray(genes).ndim == 1:
         out = out[0]
     return (out, info) if return_info else out
-
-
-def metric_names() -> tuple[str, ...]:
-    return METRICS

@@ -11,7 +11,14 @@ Two exact methods and one bounded one, tried in this order:
    whose rounded-up costs fit is in budget; one whose rounded-down costs do not is out. The
    width shrinks until the gap is at most ``tol`` of the count, or the time is up. Counts
    are float64 holding integers: exact while they stay below 2**53, otherwise widened by a
-   rigorous margin for rounding. Several bounded metrics use a grid of buckets (at most 3).
+   rigorous margin for rounding (the number of additions along the longest dependency times
+   2**-53, doubled). Several bounded metrics use a grid of buckets (at most 3).
+
+The DPs run state by state, depth first, in a small pool of reused grids (kernels.budget):
+a state's grid is computed right after the grids it is made of, so the work stays in cache.
+For one budget point (a max, or one corner of a min/max box), the windowed DP keeps per state
+only the buckets whose fate the rest of the chain can still change: prefixes that fit
+whatever follows collapse into one total, prefixes that cannot fit are dropped.
 """
 
 from __future__ import annotations
@@ -21,7 +28,6 @@ import time
 import weakref
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from itertools import combinations
 
 import numpy as np
 
@@ -645,8 +651,3 @@ def bounds(chain: Chain) -> dict:
         out[name] = {"min": int(ext.lo[m]), "max": int(ext.hi[m]),
                      "min_genes": ext.witness(m, "min"), "max_genes": ext.witness(m, "max")}
     return out
-
-
-def all_subsets(items):
-    for r in range(len(items) + 1):
-        yield from combinations(items, r)
