@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-from nascost.budget.budget import BUDGET_KEYS
 from nascost.cli.args import count_arg
+
+# nascost.budget.BUDGET_KEYS, written out: importing nascost.budget loads numba (start-up)
+BUDGET_KEYS = tuple(f"{side}_{m}" for m in ("params", "macs", "flops", "activations")
+                    for side in ("max", "min"))
 
 
 def add_budget(p: argparse.ArgumentParser) -> None:

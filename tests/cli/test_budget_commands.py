@@ -103,3 +103,10 @@ def test_sample_stratified_and_infeasible(capsys, tmp_path):
     code, out, err = run(capsys, "sample", "nb201-cifar10", "-n", "10", "--max-flops", "1M",
                          "--out", tmp_path / "t.parquet")
     assert code == 2 and "no valid candidate meets the budget" in err and "flops" in err
+
+
+def test_budget_keys_of_the_cli_match_the_library():
+    from nascost.budget import BUDGET_KEYS
+    from nascost.cli import budget_args
+
+    assert budget_args.BUDGET_KEYS == BUDGET_KEYS
