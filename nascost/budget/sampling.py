@@ -201,7 +201,8 @@ def draw_until(prop: Proposal, n: int, seed: int, index0: int, lo_w: int, hi_w: 
                cons: dict, expect: float = 1.0):
     """n accepted draws in window [lo_w, hi_w] (buckets), exact costs within cons; the first
     n accepted in proposal order. Returns (genes, costs, proposed, next index)."""
-    got_g, got_c = [], []
+    got_g = [np.zeros((0, prop.chain.n_genes), dtype=np.uint8)]
+    got_c = [np.zeros((0, 4), dtype=np.int64)]
     have = 0
     proposed = 0
     idx = index0

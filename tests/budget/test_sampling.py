@@ -150,3 +150,13 @@ def test_no_budget_is_uniform_over_canonical_candidates():
     assert (idx >= 0).all()
     counts = np.bincount(idx, minlength=ref.shape[0])
     assert chi2_pvalue(counts, np.full(ref.shape[0], n / ref.shape[0])) > 1e-4
+
+
+def test_edge_sizes(nb201):
+    space = nb201[0]
+    assert space.sample_within(0, max_flops="100M").shape == (0, space.n_genes)
+    assert space.sample_within(3, stratify="flops:5").shape == (3, space.n_genes)
+    with pytest.raises(ValueError, match="n must be"):
+        space.sample_within(-1)
+    with pytest.raises(ValueError, match="stratify"):
+        space.sample_within(10, stratify="flops")
