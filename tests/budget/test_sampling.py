@@ -125,8 +125,6 @@ def test_several_bounded_metrics(nb201):
 
 @pytest.mark.parametrize("name", ["mbv2-style", "ofa-mbv3-w1.0"])
 def test_tiny_share_of_a_large_space(name):
-    if name not in nascost.list_spaces():
-        pytest.skip(f"{name} is not a built-in space yet")
     space = nascost.load_space(name)
     b = space.bounds()["flops"]
     x = b["min"] + (b["max"] - b["min"]) // 50
