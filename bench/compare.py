@@ -82,17 +82,18 @@ def main() -> None:
         rows = []
         space.score_arrays(genes[:100])
         space.score_arrays(genes[:100], engine="interpreter")
-        fast = median_rate(lambda: space.score_arrays(genes), args.n, args.repeats)
+        fast = median_rate(lambda s=space, g=genes: s.score_arrays(g), args.n, args.repeats)
         ref = space.score_arrays(genes[: args.n_numpy], engine="interpreter")
         rows.append(("nascost (tables)", fast, True, args.n))
         n_int = min(args.n, 200_000)
-        interp = median_rate(lambda: space.score_arrays(genes[:n_int], engine="interpreter"),
+        head = genes[:n_int]
+        interp = median_rate(lambda s=space, g=head: s.score_arrays(g, engine="interpreter"),
                              n_int, args.repeats)
         rows.append(("nascost (interpreter)", interp, True, n_int))
         sub = genes[: args.n_numpy]
         got = numpy_baseline.score(space, sub)
         agree = all(np.array_equal(got[k], ref[k]) for k in ref)
-        rate = median_rate(lambda: numpy_baseline.score(space, sub), len(sub), 3)
+        rate = median_rate(lambda s=space, g=sub: numpy_baseline.score(s, g), len(sub), 3)
         rows.append(("numpy, vectorised", rate, agree, len(sub)))
         for label, preset in TOOLS:
             try:

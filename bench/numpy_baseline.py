@@ -222,7 +222,7 @@ class _Batch:
                 src = self.values[node["in"]]
                 res = self.values[out]
                 self.values[node["block"]] = tuple(np.where(inner, a, b)
-                                                   for a, b in zip(res, src))
+                                                   for a, b in zip(res, src, strict=True))
                 last = node["block"]
             else:
                 j = self.gi[node["gene"]]
@@ -234,7 +234,7 @@ class _Batch:
                         out = self.values[self.sequence(option, active & sel)]
                     else:
                         out = src
-                    for a, b in zip(result, out):
+                    for a, b in zip(result, out, strict=True):
                         a[sel] = b[sel]
                 self.values[node["choice"]] = result
                 last = node["choice"]

@@ -21,7 +21,7 @@ def render(headers: Sequence[str], rows: Sequence[Sequence[object]],
 
     def line(vals):
         return "  ".join(v.rjust(w) if a == "r" else v.ljust(w)
-                         for v, w, a in zip(vals, widths, align)).rstrip()
+                         for v, w, a in zip(vals, widths, align, strict=True)).rstrip()
 
     out = [line(list(headers)), line(["-" * w for w in widths])]
     out.extend(line(r) for r in cells)

@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from nascost.kernels import interpreter as K
 from nascost.kernels import encoding as E
+from nascost.kernels import interpreter as K
 from nascost.kernels import tables as T
 from nascost.kernels.jit import set_threads
 from nascost.program import program as P

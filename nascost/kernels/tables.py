@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nascost.kernels.interpreter import CHUNK, LIMIT, run_one
+from nascost.kernels.interpreter import LIMIT, run_one
 from nascost.kernels.jit import jit, jit_parallel, prange
 from nascost.program.program import Program
 from nascost.program.segments import Segment, planned_groups, segment, segment_arrays

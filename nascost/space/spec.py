@@ -92,7 +92,8 @@ class _Checker:
             if len(choices) > MAX_CHOICES:
                 self.err(path, f"has {len(choices)} choices; at most {MAX_CHOICES} are supported")
                 continue
-            bad = [c for c in choices if isinstance(c, bool) or not isinstance(c, (int, float, str))]
+            bad = [c for c in choices
+                   if isinstance(c, bool) or not isinstance(c, (int, float, str))]
             if bad:
                 self.err(path, f"choices must be ints, floats or strings. Got {bad[0]!r}")
                 continue
@@ -145,7 +146,7 @@ class _Checker:
             self.err(path, f"'values' must list one integer per choice of gene {name!r} "
                            f"({len(choices)})")
             return None
-        for c, val in zip(choices, values):
+        for c, val in zip(choices, values, strict=True):
             if isinstance(val, bool) or not isinstance(val, int):
                 what = "'values' of" if "values" in v else "choices of"
                 self.err(path, f"the {what} gene {name!r} must be integers to be used here. "
@@ -236,7 +237,8 @@ class _Checker:
         op = next(iter(keys))
         val = c[op]
         choices = self.genes[name]
-        if isinstance(val, bool) or (isinstance(val, list) and any(isinstance(x, bool) for x in val)):
+        if isinstance(val, bool) or (
+                isinstance(val, list) and any(isinstance(x, bool) for x in val)):
             self.err(path, f"condition values must be choices of gene {name!r}, not booleans")
             return None
         if op == "in":
@@ -327,7 +329,8 @@ class _Checker:
     def layer(self, path: str, node: dict, prev: str, scope: set[str]) -> Any:
         op = node["op"]
         if not isinstance(op, str) or not ops.is_op(op) or op == "input":
-            self.err(path, f"unknown op {op!r}; known ops: {[o for o in ops.names() if o != 'input']}")
+            known = [o for o in ops.names() if o != 'input']
+            self.err(path, f"unknown op {op!r}; known ops: {known}")
             return None
         spec = ops.get(op)
         name = node.get("name")
@@ -459,7 +462,7 @@ def normalize(raw: Any) -> dict:
             if not isinstance(vals, list) or len(vals) != len(genes):
                 c.err(f"named.{key}", f"must list one choice index per gene ({len(genes)})")
                 continue
-            bad = [j for j, (v, g) in enumerate(zip(vals, genes))
+            bad = [j for j, (v, g) in enumerate(zip(vals, genes, strict=True))
                    if isinstance(v, bool) or not isinstance(v, int)
                    or not 0 <= v < len(g["choices"])]
             if bad:

@@ -31,7 +31,7 @@ def _chain() -> nascost.Space:
 
 def _python_id(cards, row):
     v = 0
-    for c, g in zip(cards, row):
+    for c, g in zip(cards, row, strict=True):
         v = v * int(c) + int(g)
     return v
 
@@ -43,7 +43,7 @@ def test_ids_round_trip_and_match_python():
     genes = space.ids_to_genes(ids)
     assert genes.dtype == np.uint8 and genes.shape == (6, space.n_genes)
     np.testing.assert_array_equal(space.genes_to_ids(genes), ids)
-    for i, row in zip(ids, genes):
+    for i, row in zip(ids, genes, strict=True):
         assert _python_id(space.cardinalities, row) == int(i)
     # the last gene varies fastest
     np.testing.assert_array_equal(genes[1] - genes[0], np.eye(space.n_genes, dtype=np.uint8)[-1])
@@ -97,7 +97,7 @@ def test_canonical_zeroes_genes_of_switched_off_blocks():
     row = space.genes_from_values({"resolution": 16, "s0.depth": 1, "s0.b1.kernel": 5,
                                    "s0.b2.expand": 2, "s1.depth": 3, "s1.b2.kernel": 5})
     canon = space.canonical(row)
-    values = dict(zip(space.gene_names, canon.tolist()))
+    values = dict(zip(space.gene_names, canon.tolist(), strict=True))
     # depth 1 switches s0.b1 and s0.b2 off: their genes are dead
     assert values["s0.b1.kernel"] == 0 and values["s0.b2.expand"] == 0
     assert values["s1.b2.kernel"] == 2  # live: s1 has depth 3
