@@ -95,8 +95,6 @@ def run(args) -> int:
 def _progress_bar(space, args, options):
     """A tqdm bar over the positions of the run (a resumed run starts where it left off);
     candidates/s, rows kept and the ETA. Off when stderr is not a terminal."""
-    from pathlib import Path
-
     from tqdm import tqdm
 
     from nascost.io.manifest import Manifest
@@ -105,7 +103,7 @@ def _progress_bar(space, args, options):
     o = scan_options(space, style="cli", **options)
     done = 0
     if args.resume:
-        m = Manifest.load(Path(args.out))
+        m = Manifest.load(args.out)
         done = m.scanned if m is not None else 0
     return tqdm(total=o.count, initial=done, unit="cand", unit_scale=True,
                 dynamic_ncols=True, smoothing=0.1, file=sys.stderr, desc="scoring",

@@ -97,23 +97,36 @@ def write_atomic(path: Path, text: str, fsync: bool = True) -> None:
 
 
 class Manifest:
-    """The manifest in memory; ``save`` rewrites it atomically."""
+    """The manifest in memory; ``save`` rewrites it atomically. ``location`` is the results
+    directory (a path, a URI or a nascost.io.fs.Location)."""
 
-    def __init__(self, path: Path, info: dict, space_json: str, entries: list[dict],
+    def __init__(self, location, info: dict, space_json: str, entries: list[dict],
                  complete: bool = False):
-        self.path = path
+        from nascost.io.fs import location as as_location
+
+        self.location = as_location(location)
         self.info = info
         self.space_json = space_json
         self.entries = entries  # {"start", "stop", "file" (or None), "rows", "scanned"}
         self.complete = complete
 
+    @property
+    def path(self) -> str:
+        """Where the manifest is, for messages."""
+        return f"{str(self.location).rstrip('/')}/{MANIFEST}"
+
     @classmethod
-    def load(cls, directory: Path) -> Manifest | None:
-        path = directory / MANIFEST
-        if not path.exists():
-            return None
+    def load(cls, directory) -> Manifest | None:
+        """The manifest in ``directory`` (a path, a URI or a Location), or None."""
+        from nascost.io.fs import location as as_location
+
+        loc = as_location(directory)
+        path = f"{str(loc).rstrip('/')}/{MANIFEST}"
         try:
-            data = json.loads(path.read_text())
+            text = loc.read_text(MANIFEST)
+            if text is None:
+                return None
+            data = json.loads(text)
         except (OSError, json.JSONDecodeError) as e:
             raise ValueError(f"{path}: cannot read the manifest ({e})") from None
         if data.get("format") != FORMAT:
@@ -121,7 +134,7 @@ class Manifest:
         if data.get("version", 0) > VERSION:
             raise ValueError(f"{path}: manifest version {data['version']} is newer than this "
                              "nascost reads; upgrade nascost")
-        return cls(path, data["info"], data["space"], data["done"], data.get("complete", False))
+        return cls(loc, data["info"], data["space"], data["done"], data.get("complete", False))
 
     def to_json(self) -> str:
         return json.dumps({"format": FORMAT, "version": VERSION, "complete": self.complete,
@@ -130,7 +143,7 @@ class Manifest:
                           indent=1, sort_keys=True)
 
     def save(self, fsync: bool = True) -> None:
-        write_atomic(self.path, self.to_json(), fsync)
+        self.location.write_text(MANIFEST, self.to_json(), fsync)
 
     def done_ranges(self) -> list[tuple[int, int]]:
         return merge([(e["start"], e["stop"]) for e in self.entries])

@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 
 from nascost.io import manifest as M
 from nascost.io import schema as R
+from nascost.io.fs import ArrowDir, is_uri, location
 
 
 def _files(path: Path) -> list[Path]:
@@ -28,9 +29,30 @@ def _files(path: Path) -> list[Path]:
     return files
 
 
+def _remote_files(loc: ArrowDir) -> list[str]:
+    kind = loc.kind()
+    if kind == "file":
+        return [loc.path]
+    if kind == "missing":
+        raise FileNotFoundError(f"no results at {loc}: not a file or directory")
+    names = loc.part_names()
+    if not names:
+        raise FileNotFoundError(f"{loc} is not a nascost results directory (no "
+                                "part-*.parquet files), or holds no part file yet")
+    return loc.file_paths(names)
+
+
 def open_results(path: str | Path) -> ds.Dataset:
     """The results in ``path`` (a directory written by write_dataset, or one Parquet file
-    written by nascost) as a pyarrow.dataset.Dataset; its schema carries the metadata."""
+    written by nascost; a local path or a filesystem URI) as a pyarrow.dataset.Dataset; its
+    schema carries the metadata."""
+    if is_uri(path):
+        loc = location(path)
+        files = _remote_files(loc)
+        with loc.fs.open_input_file(files[0]) as f:
+            schema = pq.read_schema(f)
+        R.read_info(schema.metadata)
+        return ds.dataset(files, schema=schema, format="parquet", filesystem=loc.fs)
     files = _files(Path(path))
     schema = pq.read_schema(files[0])
     R.read_info(schema.metadata)  # fail early on foreign files
@@ -47,9 +69,9 @@ def results_info(path: str | Path) -> dict[str, Any]:
       ``layout``,
     - ``rows``, ``scanned``, ``parts``, ``complete`` (from the manifest, for a directory).
     """
-    from nascost.rules.conventions import resolve
-    from nascost.space.space import Space
 
+    if is_uri(path):
+        return _remote_info(path)
     p = Path(path)
     manifest = M.Manifest.load(p) if p.is_dir() else None
     if manifest is not None:
@@ -58,6 +80,45 @@ def results_info(path: str | Path) -> dict[str, Any]:
         md = pq.read_schema(_files(p)[0]).metadata
         info = R.read_info(md)
         space_json = md[R.KEY_SPACE].decode()
+    out = _info(p, info, space_json)
+    if manifest is not None:
+        out.update(rows=manifest.rows, scanned=manifest.scanned,
+                   parts=len(M.part_files(p)), complete=manifest.complete)
+    else:
+        files = _files(p)
+        rows = sum(pq.read_metadata(f).num_rows for f in files)
+        part = json.loads(pq.read_schema(files[0]).metadata.get(R.KEY_PART, b"null"))
+        out.update(rows=rows, scanned=None if part is None else part["scanned"],
+                   parts=len(files), complete=None)
+    return out
+
+
+def _remote_info(uri: str) -> dict[str, Any]:
+    loc = location(uri)
+    manifest = M.Manifest.load(loc) if loc.kind() == "dir" else None
+    if manifest is None:
+        files = _remote_files(loc)
+        with loc.fs.open_input_file(files[0]) as f:
+            md = pq.read_schema(f).metadata
+        out = _info(uri, R.read_info(md), md[R.KEY_SPACE].decode())
+        rows = 0
+        for name in files:
+            with loc.fs.open_input_file(name) as f:
+                rows += pq.read_metadata(f).num_rows
+        part = json.loads(md.get(R.KEY_PART, b"null"))
+        out.update(rows=rows, scanned=None if part is None else part["scanned"],
+                   parts=len(files), complete=None)
+        return out
+    out = _info(uri, manifest.info, manifest.space_json)
+    out.update(rows=manifest.rows, scanned=manifest.scanned, parts=len(loc.part_names()),
+               complete=manifest.complete)
+    return out
+
+
+def _info(p, info: dict, space_json: str) -> dict[str, Any]:
+    from nascost.rules.conventions import resolve
+    from nascost.space.space import Space
+
     space = Space.from_json(space_json)
     if space.hash != info["space"]["hash"]:
         raise ValueError(f"{p}: the stored space JSON hashes to {space.hash}, but the metadata "
@@ -74,13 +135,4 @@ def results_info(path: str | Path) -> dict[str, Any]:
         "layout": info["layout"],
         "path": p,
     }
-    if manifest is not None:
-        out.update(rows=manifest.rows, scanned=manifest.scanned,
-                   parts=len(M.part_files(p)), complete=manifest.complete)
-    else:
-        files = _files(p)
-        rows = sum(pq.read_metadata(f).num_rows for f in files)
-        part = json.loads(pq.read_schema(files[0]).metadata.get(R.KEY_PART, b"null"))
-        out.update(rows=rows, scanned=None if part is None else part["scanned"],
-                   parts=len(files), complete=None)
     return out

@@ -14,7 +14,6 @@ writer thread (its rows freed as soon as they are Arrow columns).
 from __future__ import annotations
 
 import errno
-import os
 import queue
 import threading
 import time
@@ -24,10 +23,10 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from nascost.io import manifest as M
 from nascost.io import schema as R
+from nascost.io.fs import Location, location
 from nascost.io.options import OptionError, option_name, scan_options
 from nascost.io.scan import Block, Scanner, as_space, concat, flops_order
 
@@ -41,7 +40,7 @@ class WriteError(OSError):
 
 @dataclass(frozen=True)
 class WriteResult:
-    path: Path
+    path: Path | str  # the directory (a URI stays a str)
     rows: int  # rows in the dataset (all runs into it)
     scanned: int  # positions covered by the dataset
     rows_now: int  # rows written by this call
@@ -59,16 +58,23 @@ def write_dataset(space: Any, out: str | Path, *, resume: bool = False,
                   row_group_size: int = DEFAULT_ROW_GROUP,
                   writer_threads: int | None = None, fsync: bool = True,
                   flush_seconds: float = 30.0, sort_by_flops: bool = True,
-                  style: str = "python", **options: Any) -> WriteResult:
+                  client: Any = None, style: str = "python", **options: Any) -> WriteResult:
     """Score candidates of ``space`` and write the rows within budget to the directory
     ``out`` as Parquet part files (see ``stream`` for the scan options).
 
-    ``out`` must be empty or absent, unless ``resume`` (continue the run recorded there;
-    the options that decide the rows must be the same) or ``overwrite`` (delete the nascost
-    results there first). ``on_progress(scanned, kept)`` is called after every chunk with
-    the numbers of that chunk. Rows of a part are ordered by (flops, position) so that the
-    row groups' statistics let budget queries skip most of the data (``sort_by_flops=False``
-    keeps the scan order). Returns a WriteResult.
+    ``out`` is a local path or a filesystem URI (``s3://bucket/dir``, ``gs://...``,
+    ``hdfs://...``, ``file:///...``; see nascost.io.fs). It must be empty or absent, unless
+    ``resume`` (continue the run recorded there; the options that decide the rows must be
+    the same) or ``overwrite`` (delete the nascost results there first).
+    ``on_progress(scanned, kept)`` is called after every chunk with the numbers of that
+    chunk. Rows of a part are ordered by (flops, position) so that the row groups'
+    statistics let budget queries skip most of the data (``sort_by_flops=False`` keeps the
+    scan order).
+
+    ``client`` (a ``dask.distributed.Client``) runs the scan on the Dask cluster instead:
+    one task per ``chunk_size`` positions, each writing its own part to ``out`` (which
+    every worker must reach), the manifest written by this process only; the rows are
+    those of a local run (see nascost.io.distributed). Returns a WriteResult.
     """
     t0 = time.perf_counter()
 
@@ -84,68 +90,91 @@ def write_dataset(space: Any, out: str | Path, *, resume: bool = False,
     if not isinstance(row_group_size, int) or row_group_size < 1:
         raise OptionError(name("row_group_size"), f"must be an integer >= 1. "
                                                   f"Got {row_group_size!r}.")
+    if client is not None:
+        from nascost.io.distributed import check_client
+
+        check_client(client)
     scanner = Scanner(sp, opts)  # everything about the scan is checked before the disk
     if not sort_by_flops:
         scanner.metadata = R.build_metadata(sp, opts, sort=False)
         scanner.schema = scanner.schema.with_metadata(scanner.metadata)
-    out = Path(out)
+    try:
+        loc = location(out)
+    except (OSError, ValueError) as e:
+        raise OptionError(name("out"), str(e)) from None
     info = R.read_info(scanner.metadata)
     space_json = scanner.metadata[R.KEY_SPACE].decode()
-    existing = _check_target(out, resume, overwrite, info, name)
+    existing = _check_target(loc, resume, overwrite, info, name)
+    part = PartWriter(loc, scanner, compression, row_group_size, fsync, sort_by_flops)
 
-    with _Lock(out):
+    with _lock(loc):
         if overwrite:
-            _clear(out)
-        _remove_temporaries(out)
-        manifest = _reconcile(out, existing, info, space_json) if resume else None
+            _clear(loc)
+        _remove_temporaries(loc)
+        manifest = _reconcile(loc, existing, info, space_json) if resume else None
         resumed = manifest is not None and bool(manifest.entries)
         if manifest is None:
-            manifest = M.Manifest(out / M.MANIFEST, info, space_json, [])
-        _guard(out, "writing the manifest", lambda: manifest.save(fsync))
+            manifest = M.Manifest(loc, info, space_json, [])
+        _guard(loc, "writing the manifest", lambda: manifest.save(fsync))
         remaining = M.subtract(opts.start, opts.stop, manifest.done_ranges())
-        writers = _Writers(out, manifest, scanner, writer_threads or 2, compression,
-                           row_group_size, fsync, sort_by_flops)
-        rows_now = scanned_now = 0
-        ok = False
-        acc: list[Block] = []
-        try:
-            acc_rows = 0
-            started = time.monotonic()
-            for block in scanner.blocks(remaining):
-                if acc and block.start != acc[-1].stop:
-                    writers.submit(acc)
-                    acc, acc_rows = [], 0
-                if not acc:
-                    started = time.monotonic()
-                acc.append(block)
-                acc_rows += block.rows
-                rows_now += block.rows
-                scanned_now += block.scanned
-                if on_progress is not None:
-                    on_progress(block.scanned, block.rows)
-                if acc_rows >= opts.chunk_size or time.monotonic() - started >= flush_seconds:
-                    writers.submit(acc)
-                    acc, acc_rows = [], 0
-            if acc:
-                writers.submit(acc)
-            ok = True
-        except KeyboardInterrupt:
-            # the chunks scanned so far are complete work: write them, then stop
-            if acc:
-                writers.submit(acc)
-            ok = True
-            raise
-        finally:
-            writers.close(abort=not ok)
-        if not M.part_files(out):
+        if client is not None:
+            from nascost.io.distributed import run_tasks
+
+            rows_now, scanned_now = run_tasks(client, part, manifest, remaining,
+                                              on_progress)
+        else:
+            rows_now, scanned_now = _run_local(part, manifest, remaining, on_progress,
+                                               writer_threads or 2, flush_seconds)
+        if not loc.part_names():
             # nothing kept: one empty part, so that every reader finds the schema
-            writers.write_part([Block(opts.start, opts.start, *_empty_columns(scanner))],
-                               record=False)
+            part.write(Block(opts.start, opts.start, *_empty_columns(scanner)))
         manifest.complete = not M.subtract(opts.start, opts.stop, manifest.done_ranges())
-        _guard(out, "writing the manifest", lambda: manifest.save(fsync))
-        return WriteResult(out, manifest.rows, manifest.scanned, rows_now, scanned_now,
-                           len(M.part_files(out)), time.perf_counter() - t0,
-                           manifest.complete, resumed)
+        _guard(loc, "writing the manifest", lambda: manifest.save(fsync))
+        return WriteResult(loc.local if loc.local is not None else str(loc), manifest.rows,
+                           manifest.scanned, rows_now, scanned_now, len(loc.part_names()),
+                           time.perf_counter() - t0, manifest.complete, resumed)
+
+
+def _run_local(part: PartWriter, manifest: M.Manifest, remaining: list[tuple[int, int]],
+               on_progress: Callable[[int, int], None] | None, writer_threads: int,
+               flush_seconds: float) -> tuple[int, int]:
+    """Scan the remaining ranges in this thread, writing parts in writer threads; returns
+    the rows kept and the positions scanned."""
+    opts = part.scanner.options
+    writers = _Writers(part, manifest, writer_threads)
+    rows_now = scanned_now = 0
+    ok = False
+    acc: list[Block] = []
+    try:
+        acc_rows = 0
+        started = time.monotonic()
+        for block in part.scanner.blocks(remaining):
+            if acc and block.start != acc[-1].stop:
+                writers.submit(acc)
+                acc, acc_rows = [], 0
+            if not acc:
+                started = time.monotonic()
+            acc.append(block)
+            acc_rows += block.rows
+            rows_now += block.rows
+            scanned_now += block.scanned
+            if on_progress is not None:
+                on_progress(block.scanned, block.rows)
+            if acc_rows >= opts.chunk_size or time.monotonic() - started >= flush_seconds:
+                writers.submit(acc)
+                acc, acc_rows = [], 0
+        if acc:
+            writers.submit(acc)
+        ok = True
+    except KeyboardInterrupt:
+        # the chunks scanned so far are complete work: write them, then stop
+        if acc:
+            writers.submit(acc)
+        ok = True
+        raise
+    finally:
+        writers.close(abort=not ok)
+    return rows_now, scanned_now
 
 
 def _empty_columns(scanner: Scanner):
@@ -158,11 +187,16 @@ def _empty_columns(scanner: Scanner):
 
 # -- the target directory ----------------------------------------------------------------
 
-def _check_target(out: Path, resume: bool, overwrite: bool, info: dict, name) -> M.Manifest | None:
+def _check_target(out: Location, resume: bool, overwrite: bool, info: dict,
+                  name) -> M.Manifest | None:
     """Refuse what must not be touched; returns the manifest of a run to resume."""
-    if out.exists() and not out.is_dir():
+    try:
+        kind = out.kind()
+        entries = out.names() if kind == "dir" else []
+    except OSError as e:
+        raise _write_error(out, "reading the directory", e) from e
+    if kind == "file":
         raise OptionError(name("out"), f"{out} exists and is not a directory")
-    entries = sorted(p.name for p in out.iterdir()) if out.is_dir() else []
     if not entries:
         return None
     if not resume and not overwrite:
@@ -179,7 +213,7 @@ def _check_target(out: Path, resume: bool, overwrite: bool, info: dict, name) ->
         return None
     manifest = M.Manifest.load(out)
     if manifest is None:
-        if M.part_files(out):
+        if out.part_names():
             raise OptionError(name("resume"), (
                 f"{out} holds part files but no {M.MANIFEST}; cannot tell what run they "
                 f"belong to (use {name('overwrite')} to start again)"))
@@ -223,7 +257,7 @@ def _check_same_run(old: dict, new: dict, name) -> None:
         fail(name("batch"), "the batch", old["batch"], new["batch"])
 
 
-def _guard(out: Path, doing: str, fn: Callable[[], Any]) -> Any:
+def _guard(out: Location, doing: str, fn: Callable[[], Any]) -> Any:
     """Run fn, turning an OS failure into a WriteError that says what to do."""
     try:
         return fn()
@@ -233,7 +267,7 @@ def _guard(out: Path, doing: str, fn: Callable[[], Any]) -> Any:
         raise _write_error(out, doing, e) from e
 
 
-def _write_error(out: Path, doing: str, e: OSError) -> WriteError:
+def _write_error(out: Location, doing: str, e: OSError) -> WriteError:
     text = str(e)
     code = getattr(e, "errno", None)
     if code in (errno.ENOSPC, errno.EDQUOT) or "No space left" in text \
@@ -278,40 +312,71 @@ class _Lock:
             self.file.close()  # closing releases the lock
 
 
-def _clear(out: Path) -> None:
-    for p in sorted(out.iterdir()):
-        if M.is_ours(p.name) and p.name not in (M.LOCK, M.MANIFEST):
-            _guard(out, "deleting the old results", p.unlink)
-    if (out / M.MANIFEST).exists():
-        _guard(out, "deleting the old results", (out / M.MANIFEST).unlink)
+class _NoLock:
+    """A directory on a remote filesystem: created, but not locked (there is no portable
+    lock on object stores: one run at a time into a directory is up to the user)."""
+
+    def __init__(self, out: Location):
+        self.out = out
+
+    def __enter__(self):
+        _guard(self.out, "creating the directory", self.out.mkdir)
+        return self
+
+    def __exit__(self, *exc):
+        return None
 
 
-def _remove_temporaries(out: Path) -> None:
-    for p in out.iterdir():
-        if M.is_temp(p.name):
-            _guard(out, "deleting temporary files", p.unlink)
+def _lock(out: Location):
+    return _Lock(out.local) if out.local is not None else _NoLock(out)
 
 
-def _reconcile(out: Path, manifest: M.Manifest | None, info: dict,
+def _clear(out: Location) -> None:
+    names = _guard(out, "listing the old results", out.names)
+    for n in names:
+        if M.is_ours(n) and n not in (M.LOCK, M.MANIFEST):
+            _guard(out, "deleting the old results", lambda n=n: out.delete(n))
+    if M.MANIFEST in names:
+        _guard(out, "deleting the old results", lambda: out.delete(M.MANIFEST))
+
+
+def _remove_temporaries(out: Location) -> None:
+    for n in _guard(out, "listing the directory", out.names):
+        if M.is_temp(n):
+            _guard(out, "deleting temporary files", lambda n=n: out.delete(n))
+
+
+def remove_strays(out: Location, manifest: M.Manifest) -> None:
+    """Delete temporaries, and part files the manifest does not record (left by a task of
+    an interrupted run that finished after the run resumed with other chunk boundaries);
+    only once every task of the run is done."""
+    known = {e["file"] for e in manifest.entries if e["file"]}
+    for n in _guard(out, "listing the directory", out.names):
+        if M.is_temp(n) or (M.parse_part(n) is not None and n not in known
+                            and M.parse_part(n)[0] < M.parse_part(n)[1]):
+            _guard(out, "deleting stray files", lambda n=n: out.delete(n))
+
+
+def _reconcile(out: Location, manifest: M.Manifest | None, info: dict,
                space_json: str) -> M.Manifest | None:
     """Bring the manifest in line with the part files on disk."""
     if manifest is None:
         return None
-    on_disk = {p.name: M.parse_part(p.name) for p in M.part_files(out)}
+    on_disk = {n: M.parse_part(n) for n in _guard(out, "listing the directory",
+                                                   out.part_names)}
     entries = [e for e in manifest.entries if e["file"] is None or e["file"] in on_disk]
     known = {e["file"] for e in entries if e["file"]}
     for fname, (a, b) in on_disk.items():
         if fname in known:
             continue
-        path = out / fname
         try:  # renamed just before the kill: complete, but not yet recorded
-            md = pq.read_metadata(path)
+            md = out.parquet_metadata(fname)
             r = R.read_info(md.metadata)
             ok = r["space"]["hash"] == info["space"]["hash"] and r["run"] == info["run"]
         except Exception:
             ok = False
         if not ok:
-            _guard(out, "deleting a damaged part", path.unlink)
+            _guard(out, "deleting a damaged part", lambda fname=fname: out.delete(fname))
             continue
         entries.append({"start": a, "stop": b, "file": fname, "rows": md.num_rows,
                         "scanned": b - a})
@@ -320,27 +385,63 @@ def _reconcile(out: Path, manifest: M.Manifest | None, info: dict,
         if a1 < b0:
             raise ValueError(f"{out}: parts {a0}:{b0} and {a1}:{b1} overlap; the directory "
                              "was changed by hand (use --overwrite to start again)")
-    return M.Manifest(manifest.path, info, space_json, entries)
+    return M.Manifest(out, info, space_json, entries)
+
+
+# -- the part files -----------------------------------------------------------------------
+
+class PartWriter:
+    """Writes the kept rows of one range of positions as one part file: rows sorted by
+    (flops, position), under a temporary name, then renamed to the range's name (so that
+    writing the same range again replaces the part, never duplicates it). Used by the
+    writer threads here and by the Dask tasks (it pickles)."""
+
+    def __init__(self, out: Location, scanner: Scanner, compression: str,
+                 row_group_size: int, fsync: bool, sort_by_flops: bool):
+        self.out = out
+        self.scanner = scanner
+        self.compression = compression
+        self.row_group_size = row_group_size
+        self.fsync = fsync
+        self.sort_by_flops = sort_by_flops
+        # small-integer columns; counts stay plain
+        self.dictionary = list(scanner.space.gene_names) + [R.STATUS]
+
+    def write(self, block: Block, buffers: dict | None = None) -> dict:
+        """Write ``block`` (an empty block of positions writes no file); returns its
+        manifest entry."""
+        a, b = block.start, block.stop
+        rows = block.rows
+        if rows == 0 and b > a:
+            return {"start": a, "stop": b, "file": None, "rows": 0, "scanned": b - a}
+        order = flops_order(block) if self.sort_by_flops and rows > 1 else None
+        sc = self.scanner
+        schema = sc.schema.with_metadata(R.part_metadata(sc.metadata, a, b, b - a, rows))
+        # the buffers are the caller's; the table is gone before its next part
+        batch = block.to_batch(schema, order, buffers)
+        del block, order
+        table = pa.Table.from_batches([batch], schema=schema)
+        del batch
+        final = M.part_name(a, b)
+        _guard(self.out, f"writing {final}", lambda: self.out.write_parquet(
+            table, final, self.fsync, compression=self.compression,
+            row_group_size=self.row_group_size, use_dictionary=self.dictionary,
+            write_statistics=True))
+        return {"start": a, "stop": b, "file": final, "rows": rows, "scanned": b - a}
 
 
 # -- the writer threads ------------------------------------------------------------------
 
 class _Writers:
-    def __init__(self, out: Path, manifest: M.Manifest, scanner: Scanner, n: int,
-                 compression: str, row_group_size: int, fsync: bool, sort_by_flops: bool):
-        self.out = out
-        self.sort_by_flops = sort_by_flops
+    def __init__(self, part: PartWriter, manifest: M.Manifest, n: int):
+        self.part = part
+        self.out = part.out
+        self.fsync = part.fsync
         self.manifest = manifest
-        self.scanner = scanner
-        self.compression = compression
-        self.row_group_size = row_group_size
-        self.fsync = fsync
         self.lock = threading.Lock()
         self.local = threading.local()  # per writer thread: column buffers reused per part
         self.error: BaseException | None = None
         self.queue: queue.Queue = queue.Queue(maxsize=1)
-        genes = list(scanner.space.gene_names)
-        self.dictionary = genes + [R.STATUS]  # small-integer columns; counts stay plain
         self.threads = [threading.Thread(target=self._run, name=f"nascost-writer-{i}",
                                          daemon=True) for i in range(max(1, n))]
         for t in self.threads:
@@ -386,48 +487,12 @@ class _Writers:
         if self.error is not None and not abort:
             raise self.error
 
-    def write_part(self, held: list[Block], record: bool = True) -> None:
+    def write_part(self, held: list[Block]) -> None:
         """Write the one block in ``held`` (taken out of it, so that its rows can be freed
-        as soon as they are columns)."""
-        block = held.pop()
-        a, b = block.start, block.stop
-        if block.rows == 0 and record:
-            entry = {"start": a, "stop": b, "file": None, "rows": 0, "scanned": b - a}
-            with self.lock:
-                self.manifest.add(entry)
-                _guard(self.out, "writing the manifest", lambda: self.manifest.save(self.fsync))
-            return
-        order = flops_order(block) if self.sort_by_flops and block.rows > 1 else None
-        sc = self.scanner
-        schema = sc.schema.with_metadata(
-            R.part_metadata(sc.metadata, a, b, b - a, block.rows))
+        as soon as they are columns), then record it in the manifest."""
         if not hasattr(self.local, "buffers"):
             self.local.buffers = {}
-        # the buffers are this thread's; the table is gone before its next part
-        batch = block.to_batch(schema, order, self.local.buffers)
-        rows = block.rows
-        del block, order
-        table = pa.Table.from_batches([batch], schema=schema)
-        del batch
-        final = M.part_name(a, b)
-        tmp = self.out / M.temp_name(final)
-        try:
-            _guard(self.out, f"writing {final}", lambda: self._write(table, tmp))
-            _guard(self.out, f"renaming {final}", lambda: os.replace(tmp, self.out / final))
-        finally:
-            if tmp.exists():
-                tmp.unlink()
-        if record:
-            entry = {"start": a, "stop": b, "file": final, "rows": rows, "scanned": b - a}
-            with self.lock:
-                self.manifest.add(entry)
-                _guard(self.out, "writing the manifest", lambda: self.manifest.save(self.fsync))
-
-    def _write(self, table: pa.Table, path: Path) -> None:
-        with open(path, "wb") as f:
-            pq.write_table(table, f, compression=self.compression,
-                           row_group_size=self.row_group_size,
-                           use_dictionary=self.dictionary, write_statistics=True)
-            if self.fsync:
-                f.flush()
-                os.fsync(f.fileno())
+        entry = self.part.write(held.pop(), self.local.buffers)
+        with self.lock:
+            self.manifest.add(entry)
+            _guard(self.out, "writing the manifest", lambda: self.manifest.save(self.fsync))

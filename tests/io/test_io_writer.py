@@ -14,7 +14,6 @@ from io_helpers import assert_rows, fragile_space, reference, unfiltered
 
 import nascost
 from nascost.io import manifest as M
-from nascost.io import writer as W
 from nascost.io.options import OptionError
 from nascost.io.writer import WriteError
 
@@ -186,16 +185,16 @@ def test_resume_refuses_other_options(tmp_path):
 def test_a_full_disk_is_a_clear_error_and_the_run_can_resume(tmp_path, monkeypatch):
     d = tmp_path / "d"
     calls = []
-    real = W._Writers._write
+    real = pq.write_table
 
-    def write(self, table, path):
-        calls.append(path)
+    def write(table, where, **kw):
+        calls.append(where)
         if len(calls) == 3:
-            path.write_bytes(b"partial")
+            where.write(b"partial")
             raise OSError(errno.ENOSPC, "No space left on device")
-        return real(self, table, path)
+        return real(table, where, **kw)
 
-    monkeypatch.setattr(W._Writers, "_write", write)
+    monkeypatch.setattr(pq, "write_table", write)
     with pytest.raises(WriteError, match="no space left on the device of .* --resume"):
         nascost.write_dataset(MBV2, d, sample=30_000, chunk_size=3000, writer_threads=1)
     assert not [p for p in d.iterdir() if p.name.endswith(".tmp")]
