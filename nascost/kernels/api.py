@@ -56,8 +56,9 @@ def score_into(program: Program, genes: np.ndarray, convention: conv.Convention,
     """Score into preallocated arrays (no validation: the hot path of scorers and streams)."""
     if tables is not None:
         kernel = T.score_tables_serial if genes.shape[0] < SERIAL_BELOW else T.score_tables
-        kernel(tables.gstride, tables.meta, tables.rows, tables.safe, genes, batch,
-               out["params"], out["macs"], out["flops"], out["activations"], out["status"])
+        kernel(tables.gstride, tables.meta, tables.rows, tables.safe, tables.words,
+               tables.layout, genes, batch, out["params"], out["macs"], out["flops"],
+               out["activations"], out["status"])
         return out
     K.score_batch(program.ins, program.ex, program.aux, convention.op_weights, program.n_regs,
                   genes, batch, out["params"], out["macs"], out["flops"], out["activations"],
@@ -84,7 +85,7 @@ class Scorer:
     """A scoring function for NAS loops: tables and convention resolved once; each call
     checks the batch and scores it, into ``out`` when given (no allocation)."""
 
-    __slots__ = ("program", "convention", "batch", "tables", "n_genes", "cards", "_bad")
+    __slots__ = ("program", "convention", "batch", "tables", "n_genes", "cards", "_tile", "_bad")
 
     def __init__(self, program: Program, convention: Any = "seed", batch: int = 1,
                  engine: str = "auto", on_error=None):
@@ -94,6 +95,7 @@ class Scorer:
         self.tables = engine_tables(program, self.convention, engine)
         self.n_genes = program.n_genes
         self.cards = program.cards
+        self._tile = E.largest_tile(program.cards)
         self._bad = on_error
         # compile (or load) the kernels now, not in the first call of the loop
         self(np.zeros((1, self.n_genes), dtype=np.uint8))
@@ -103,7 +105,7 @@ class Scorer:
         if (type(genes) is not np.ndarray or genes.dtype != np.uint8 or genes.ndim != 2
                 or genes.shape[1] != self.n_genes or not genes.flags.c_contiguous):
             genes = self._bad(genes) if self._bad else np.ascontiguousarray(genes, np.uint8)
-        elif E.first_out_of_range(genes, self.cards) >= 0:
+        elif E.first_out_of_range(genes, self.cards, self._tile) >= 0:
             genes = self._bad(genes)
         n = genes.shape[0]
         if out is None:

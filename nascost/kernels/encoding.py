@@ -6,16 +6,77 @@ import numpy as np
 
 from nascost.kernels.jit import jit, jit_parallel, prange
 
+TILE = 64  # rows compared at once against a tiled copy of the largest valid indices
+
 
 @jit
-def first_out_of_range(genes, cards):
-    """The first row holding an index >= its gene's cardinality, or -1."""
-    n, g = genes.shape
-    for i in range(n):
-        for j in range(g):
+def _first_in(genes, cards, a, b):
+    for i in range(a, b):
+        for j in range(genes.shape[1]):
             if np.int64(genes[i, j]) >= cards[j]:
                 return i
     return -1
+
+
+@jit
+def _any_out_of_range(flat, tile, a, b):
+    """Whether rows [a, b) hold an index past its gene's largest, comparing TILE rows of
+    bytes at a time against the tiled largest indices (a loop the compiler vectorises)."""
+    w = tile.shape[0] // TILE
+    m = TILE * w
+    acc = np.uint8(0)
+    i = a
+    while i + TILE <= b:
+        blk = flat[i * w:(i + TILE) * w]
+        for k in range(m):
+            acc |= np.uint8(blk[k] > tile[k])
+        i += TILE
+    rest = flat[i * w:b * w]
+    for k in range(rest.shape[0]):
+        acc |= np.uint8(rest[k] > tile[k])
+    return acc != 0
+
+
+@jit
+def _first_out_of_range_serial(genes, cards, tile):
+    flat = genes.reshape(-1)
+    if not _any_out_of_range(flat, tile, 0, genes.shape[0]):
+        return -1
+    return _first_in(genes, cards, 0, genes.shape[0])
+
+
+CHUNK = 1 << 14
+
+
+@jit_parallel
+def _first_out_of_range_parallel(genes, cards, tile):
+    n = genes.shape[0]
+    flat = genes.reshape(-1)
+    n_chunks = (n + CHUNK - 1) // CHUNK
+    bad = np.zeros(n_chunks, np.uint8)
+    for c in prange(n_chunks):
+        bad[c] = _any_out_of_range(flat, tile, c * CHUNK, min(n, (c + 1) * CHUNK))
+    for c in range(n_chunks):
+        if bad[c]:
+            return _first_in(genes, cards, c * CHUNK, min(n, (c + 1) * CHUNK))
+    return -1
+
+
+def largest_tile(cards: np.ndarray) -> np.ndarray:
+    """The largest valid index of every gene (uint8), repeated for TILE rows."""
+    top = np.minimum(np.asarray(cards, dtype=np.int64) - 1, 255).astype(np.uint8)
+    return np.ascontiguousarray(np.tile(top, TILE))
+
+
+def first_out_of_range(genes: np.ndarray, cards: np.ndarray, tile: np.ndarray | None = None
+                       ) -> int:
+    """The first row of C-contiguous uint8 genes holding an index >= its gene's cardinality,
+    or -1. ``tile`` (largest_tile(cards)) may be passed to save building it per call."""
+    if tile is None:
+        tile = largest_tile(cards)
+    if genes.shape[0] < CHUNK:
+        return int(_first_out_of_range_serial(genes, cards, tile))
+    return int(_first_out_of_range_parallel(genes, cards, tile))
 
 
 @jit_parallel

@@ -35,6 +35,8 @@ class Tables:
     rows: np.ndarray  # (n_rows, 6) int32 where every entry fits, else int64
     safe: bool  # no sum of one row per segment can pass 2**62: no overflow checks needed
     n_states: np.ndarray  # states at the boundary before each segment
+    words: np.ndarray  # (n_rows, 2) uint64: the rows packed into two words, or no rows (pack)
+    layout: np.ndarray  # (6, 3): word, shift, width of params, macs, flops, acts, fail, next
 
     @property
     def n_rows(self) -> int:
@@ -161,8 +163,69 @@ def _build(program: Program, convention: Convention, segs: list[Segment]) -> Tab
     for a in (rows, meta, gstride):
         a.setflags(write=False)
     n_states = np.array([1] + states_seen[:-1], dtype=np.int64)
+    words, layout = pack(rows, meta, n_states)
+    words = NO_WORDS if words is None else words
+    for a in (words, layout):
+        a.setflags(write=False)
     return Tables(tuple(segs), gstride, meta, rows, bool(worst.max() < float(LIMIT) / 2),
-                  n_states)
+                  n_states, words, layout)
+
+
+NO_WORDS = np.zeros((0, 2), dtype=np.uint64)
+
+# fields of a packed row, in the order of the layout's rows
+F_PARAMS, F_MACS, F_FLOPS, F_ACTS, F_FAIL, F_NEXT = range(6)
+
+
+def pack(rows: np.ndarray, meta: np.ndarray, n_states: np.ndarray):
+    """Pack each row into two uint64 words, or (None, layout) when the fields do not fit.
+
+    A candidate's costs are sums of one row per segment, so fields laid side by side in a word
+    add up without carries when each field is as wide as the largest possible sum of its
+    column: two additions per segment instead of five. A failing row adds 1 to a ``fail``
+    field (its costs are 0); the first failing status is then found by walking the plain rows
+    for the few candidates that fail. The next state sits in the top bits of word 1, which
+    the sums never reach (they wrap there and are masked off)."""
+    r = rows.astype(np.int64)
+    ok = r[:, T_STATUS] == S.OK
+    n_seg = meta.shape[0]
+    widths = []
+    for col in (T_PARAMS, T_MACS, T_FLOPS, T_ACTS):
+        total = 0
+        for k in range(n_seg):
+            a = int(meta[k, 2])
+            b = a + int(n_states[k]) * int(meta[k, 3])
+            seg_ok = ok[a:b]
+            if seg_ok.any():
+                low = int(r[a:b, col][seg_ok].min())
+                if low < 0:
+                    return None, np.zeros((6, 3), np.int64)
+                total += int(r[a:b, col][seg_ok].max())
+        widths.append(total.bit_length())
+    widths.append(int(n_seg).bit_length())
+    n_next = max(1, int(r[:, T_NEXT].max()).bit_length() if r.shape[0] else 0)
+    layout = np.zeros((6, 3), np.int64)
+    if max(widths) > 62:
+        return None, layout
+    for assign in range(32):
+        word = [(assign >> i) & 1 for i in range(5)]
+        used = [sum(w for w, x in zip(widths, word, strict=True) if x == b) for b in (0, 1)]
+        if used[0] <= 64 and used[1] + n_next <= 64:
+            break
+    else:
+        return None, layout
+    shift = [0, 0]
+    for i in range(5):
+        layout[i] = word[i], shift[word[i]], widths[i]
+        shift[word[i]] += widths[i]
+    layout[F_NEXT] = 1, 64 - n_next, n_next
+    values = [np.where(ok, r[:, c], 0) for c in (T_PARAMS, T_MACS, T_FLOPS, T_ACTS)]
+    values += [(~ok).astype(np.int64), r[:, T_NEXT]]
+    words = np.zeros((r.shape[0], 2), dtype=np.uint64)
+    for i, v in enumerate(values):
+        if layout[i, 2]:
+            words[:, layout[i, 0]] |= v.astype(np.uint64) << np.uint64(layout[i, 1])
+    return np.ascontiguousarray(words), layout
 
 
 BLOCK = 64  # candidates advanced together, segment by segment (independent lookups overlap)
@@ -244,23 +307,120 @@ def _score_span(gstride, meta, rows, safe, genes, batch, start, stop, o_params, 
             o_status[i] = s_
 
 
-@jit_parallel
-def score_tables(gstride, meta, rows, safe, genes, batch, o_params, o_macs, o_flops, o_acts,
-                 o_status):
-    """Score every row of genes by one table lookup per segment, spans in parallel."""
-    n = genes.shape[0]
-    for t in prange((n + SPAN - 1) // SPAN):
-        _score_span(gstride, meta, rows, safe, genes, batch, t * SPAN, min(n, (t + 1) * SPAN),
-                    o_params, o_macs, o_flops, o_acts, o_status)
+@jit
+def _first_status(gstride, meta, rows, gt, j):
+    """The first failing status of candidate j of a transposed block, by the plain rows."""
+    state = 0
+    for k in range(meta.shape[0]):
+        r = meta[k, 2] + state * meta[k, 3]
+        for q in range(meta[k, 0], meta[k, 0] + meta[k, 1]):
+            r += gt[gstride[q, 0], j] * gstride[q, 1]
+        code = rows[r, T_STATUS]
+        if code != 0:
+            return code
+        state = rows[r, T_NEXT]
+    return 0
 
 
 @jit
-def score_tables_serial(gstride, meta, rows, safe, genes, batch, o_params, o_macs, o_flops,
-                        o_acts, o_status):
+def _field(a0, a1, layout, f):
+    x = a0 if layout[f, 0] == 0 else a1
+    return np.int64((x >> np.uint64(layout[f, 1]))
+                    & ((np.uint64(1) << np.uint64(layout[f, 2])) - np.uint64(1)))
+
+
+@jit
+def _score_span_packed(gstride, meta, words, layout, rows, genes, batch, start, stop,
+                       o_params, o_macs, o_flops, o_acts, o_status):
+    """_score_span over packed rows: per segment two loads and two additions per candidate.
+    Index arithmetic is int32 (tables hold at most MAX_ROWS rows), which vectorises wider."""
+    n_genes = genes.shape[1]
+    n_seg = meta.shape[0]
+    gt = np.empty((n_genes, BLOCK), np.int32)
+    r = np.empty(BLOCK, np.int32)
+    state = np.empty(BLOCK, np.int32)
+    a0 = np.empty(BLOCK, np.uint64)
+    a1 = np.empty(BLOCK, np.uint64)
+    s_next = np.uint64(layout[F_NEXT, 1])
+    lim = LIMIT // batch
+    for i0 in range(start, stop, BLOCK):
+        m_ = min(BLOCK, stop - i0)
+        for j in range(m_):
+            for g in range(n_genes):
+                gt[g, j] = genes[i0 + j, g]
+        state[:] = 0
+        a0[:] = 0
+        a1[:] = 0
+        for k in range(n_seg):
+            gp = meta[k, 0]
+            base = np.int32(meta[k, 2])
+            per = np.int32(meta[k, 3])
+            for j in range(m_):
+                r[j] = base + state[j] * per
+            for q in range(meta[k, 1]):
+                g = gstride[gp + q, 0]
+                stride = np.int32(gstride[gp + q, 1])
+                for j in range(m_):
+                    r[j] += gt[g, j] * stride
+            for j in range(m_):
+                row = r[j]
+                w1 = words[row, 1]
+                a0[j] += words[row, 0]
+                a1[j] += w1
+                state[j] = np.int32(w1 >> s_next)
+        for j in range(m_):
+            i = i0 + j
+            p = _field(a0[j], a1[j], layout, F_PARAMS)
+            mc = _field(a0[j], a1[j], layout, F_MACS)
+            f = _field(a0[j], a1[j], layout, F_FLOPS)
+            a = _field(a0[j], a1[j], layout, F_ACTS)
+            s_ = S.OK
+            if _field(a0[j], a1[j], layout, F_FAIL) != 0:
+                s_ = _first_status(gstride, meta, rows, gt, j)
+            elif mc > lim or f > lim or a > lim:
+                s_ = S.OVERFLOW
+            if s_ != S.OK:
+                o_params[i] = 0
+                o_macs[i] = 0
+                o_flops[i] = 0
+                o_acts[i] = 0
+            else:
+                o_params[i] = p
+                o_macs[i] = mc * batch
+                o_flops[i] = f * batch
+                o_acts[i] = a * batch
+            o_status[i] = s_
+
+
+@jit_parallel
+def score_tables(gstride, meta, rows, safe, words, layout, genes, batch, o_params, o_macs,
+                 o_flops, o_acts, o_status):
+    """Score every row of genes by one table lookup per segment, spans in parallel (packed
+    rows when words has rows)."""
+    n = genes.shape[0]
+    packed = words.shape[0] > 0
+    for t in prange((n + SPAN - 1) // SPAN):
+        a = t * SPAN
+        b = min(n, a + SPAN)
+        if packed:
+            _score_span_packed(gstride, meta, words, layout, rows, genes, batch, a, b,
+                               o_params, o_macs, o_flops, o_acts, o_status)
+        else:
+            _score_span(gstride, meta, rows, safe, genes, batch, a, b, o_params, o_macs,
+                        o_flops, o_acts, o_status)
+
+
+@jit
+def score_tables_serial(gstride, meta, rows, safe, words, layout, genes, batch, o_params,
+                        o_macs, o_flops, o_acts, o_status):
     """score_tables on the calling thread: small batches, where a parallel launch costs more
     than the work (NAS-loop scorers)."""
-    _score_span(gstride, meta, rows, safe, genes, batch, 0, genes.shape[0], o_params, o_macs,
-                o_flops, o_acts, o_status)
+    if words.shape[0] > 0:
+        _score_span_packed(gstride, meta, words, layout, rows, genes, batch, 0, genes.shape[0],
+                           o_params, o_macs, o_flops, o_acts, o_status)
+    else:
+        _score_span(gstride, meta, rows, safe, genes, batch, 0, genes.shape[0], o_params,
+                    o_macs, o_flops, o_acts, o_status)
 
 
 _CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()

@@ -36,6 +36,7 @@ def check_genes(space: Space, genes: Any) -> np.ndarray:
             _raise_bad(space, wide, bad)
         arr = wide.astype(np.uint8)
     else:
+        arr = np.ascontiguousarray(arr)
         bad_row = _k.first_out_of_range(arr, space.cardinalities)
         if bad_row >= 0:
             _raise_bad(space, arr.astype(np.int64), arr >= space.cardinalities[None, :])
