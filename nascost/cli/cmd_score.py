@@ -43,10 +43,17 @@ def register(sub) -> None:
     state.add_argument("--overwrite", action="store_true",
                        help="delete the nascost results in DIR first")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--dask", metavar="ADDRESS",
+                   help="run on a Dask cluster: a scheduler address (tcp://host:8786) or "
+                        "local:N (N worker processes here); one task per --chunk-size "
+                        "positions, each writing its own part. Needs nascost[dask]")
+    p.add_argument("--dask-timeout", default="10", metavar="S",
+                   help="seconds to wait for the Dask scheduler to answer (default 10)")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
+    from nascost.io.distributed import ClusterError  # dask itself only with --dask
     from nascost.io.writer import WriteError, write_dataset
     from nascost.units import format_count
 
@@ -70,9 +77,12 @@ def run(args) -> int:
 
     t0 = time.perf_counter()
     try:
-        result = write_dataset(space, args.out, resume=args.resume, overwrite=args.overwrite,
-                               on_progress=progress, compression=args.compression,
-                               style="cli", **options)
+        if args.dask:
+            result = _run_on_dask(space, args, options, progress)
+        else:
+            result = write_dataset(space, args.out, resume=args.resume,
+                                   overwrite=args.overwrite, on_progress=progress,
+                                   compression=args.compression, style="cli", **options)
     except WriteError as e:
         if bar is not None:
             bar.close()
@@ -84,12 +94,43 @@ def run(args) -> int:
         print(f"nascost score: interrupted; the finished parts in {args.out} are kept: "
               "run the same command with --resume to continue", file=sys.stderr)
         return 130
+    except ClusterError as e:
+        if bar is not None:
+            bar.close()
+        print(f"nascost score: error: {e}", file=sys.stderr)
+        return 1
     finally:
         if bar is not None:
             bar.close()
     wall = time.perf_counter() - t0
     _report(result, wall, format_count)
     return 0
+
+
+def _run_on_dask(space, args, options, progress):
+    """The options and the target are checked before connecting (a typo never waits for
+    a cluster), then the run goes to the cluster's workers; dask is imported here only."""
+    from nascost.io.options import OptionError, scan_options
+    from nascost.io.writer import write_dataset
+
+    scan_options(space, style="cli", **options)
+    try:
+        timeout = float(args.dask_timeout)
+    except ValueError:
+        timeout = -1.0
+    if not timeout > 0:
+        raise OptionError("--dask-timeout", f"expected a number of seconds > 0. "
+                                            f"Got {args.dask_timeout!r}.")
+    from nascost.io.distributed import connect, parse_address
+
+    try:
+        parse_address(args.dask)
+    except ValueError as e:
+        raise OptionError("--dask", str(e).split(": ", 1)[-1]) from None
+    with connect(args.dask, timeout=timeout) as client:
+        return write_dataset(space, args.out, resume=args.resume, overwrite=args.overwrite,
+                             on_progress=progress, compression=args.compression,
+                             client=client, style="cli", **options)
 
 
 def _progress_bar(space, args, options):

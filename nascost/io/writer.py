@@ -94,18 +94,16 @@ def write_dataset(space: Any, out: str | Path, *, resume: bool = False,
         from nascost.io.distributed import check_client
 
         check_client(client)
-    scanner = Scanner(sp, opts)  # everything about the scan is checked before the disk
-    if not sort_by_flops:
-        scanner.metadata = R.build_metadata(sp, opts, sort=False)
-        scanner.schema = scanner.schema.with_metadata(scanner.metadata)
     try:
         loc = location(out)
     except (OSError, ValueError) as e:
         raise OptionError(name("out"), str(e)) from None
+    # everything about the scan is checked before the disk
+    part = PartWriter.build(sp, opts, loc, compression, row_group_size, fsync, sort_by_flops)
+    scanner = part.scanner
     info = R.read_info(scanner.metadata)
     space_json = scanner.metadata[R.KEY_SPACE].decode()
     existing = _check_target(loc, resume, overwrite, info, name)
-    part = PartWriter(loc, scanner, compression, row_group_size, fsync, sort_by_flops)
 
     with _lock(loc):
         if overwrite:
@@ -406,6 +404,15 @@ class PartWriter:
         self.sort_by_flops = sort_by_flops
         # small-integer columns; counts stay plain
         self.dictionary = list(scanner.space.gene_names) + [R.STATUS]
+
+    @classmethod
+    def build(cls, space, options, out: Location, compression: str, row_group_size: int,
+              fsync: bool, sort_by_flops: bool) -> PartWriter:
+        scanner = Scanner(space, options)
+        if not sort_by_flops:
+            scanner.metadata = R.build_metadata(space, options, sort=False)
+            scanner.schema = scanner.schema.with_metadata(scanner.metadata)
+        return cls(out, scanner, compression, row_group_size, fsync, sort_by_flops)
 
     def write(self, block: Block, buffers: dict | None = None) -> dict:
         """Write ``block`` (an empty block of positions writes no file); returns its
