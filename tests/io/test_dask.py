@@ -36,9 +36,20 @@ def _cluster() -> LocalCluster:
 
 
 @pytest.fixture(scope="module")
-def client():
+def client(tmp_path_factory):
+    # the kernels are compiled (or loaded) and cached here first: workers load them
+    nascost.write_dataset(MBV2, tmp_path_factory.mktemp("warm") / "d", sample=100)
     with _cluster() as cluster, Client(cluster) as c:
         yield c
+
+
+def _kernel_stats() -> tuple[int, int]:
+    """In a worker: the signatures of the scan kernel, and how many were compiled there
+    rather than loaded from numba's cache."""
+    from nascost.kernels import filter as F
+
+    k = F.scan_tables
+    return len(k.signatures), sum(k.stats.cache_misses.values())
 
 
 def _table(path, index: str):
@@ -78,6 +89,8 @@ def test_sampled_run_on_two_workers_equals_the_local_run(client, tmp_path):
     assert spans == [(a, min(a + 7000, 60_000)) for a in range(0, 60_000, 7000)]
     assert sorted(e["file"] for e in m.entries) == [p.name for p in M.part_files(tmp_path / "d")]
     assert _no_temporaries(tmp_path / "d")
+    # each worker process loaded the kernel from the cache, once for all its tasks
+    assert set(client.run(_kernel_stats).values()) == {(1, 0)}
 
 
 def test_id_range_with_invalid_rows_equals_the_local_run(client, tmp_path):
