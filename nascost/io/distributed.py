@@ -204,6 +204,9 @@ def run_tasks(client: Any, part, manifest: M.Manifest, remaining: list[tuple[int
     def save() -> None:
         _guard(part.out, "writing the manifest", lambda: manifest.save(part.fsync))
 
+    log.info("scoring %d positions in ranges of %d on %d Dask workers into %s",
+             sum(b - a for a, b in remaining), sc.options.chunk_size,
+             len(client.nthreads()), part.out)
     for _ in range(window):
         submit_next()
     rows_now = scanned_now = 0
