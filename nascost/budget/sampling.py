@@ -39,6 +39,7 @@ MIN_ACCEPTANCE = 1e-3  # below this (after MIN_TRIES proposals) sampling gives u
 MIN_TRIES = 10_000
 ROUND = 1 << 16  # proposals per round are at most this many times ...
 MAX_ROUNDS = 64
+DRAW_BATCH = 1 << 20  # draws per kernel call
 
 
 class BudgetError(ValueError):
@@ -119,6 +120,18 @@ class Proposal:
         lo = 0 if lo_red is None else max(0, -(-(int(lo_red) - self.rmax) // self.width))
         return lo, hi
 
+    def sure_share(self, lo_red: int | None, hi_red: int) -> float:
+        """The share of the window's weight in buckets whose paths all have reduced cost
+        in [lo_red, hi_red] (a bucket sum b means a cost in [b w, b w + rmax]): a lower
+        bound on the acceptance when this metric alone is bounded."""
+        lo, hi = self.window(lo_red, hi_red)
+        total = self.weight(lo, hi)
+        if total <= 0:
+            return 0.0
+        s_lo = 0 if lo_red is None else -(-int(lo_red) // self.width)
+        s_hi = (int(hi_red) - self.rmax) // self.width
+        return self.weight(s_lo, s_hi) / total if s_hi >= s_lo else 0.0
+
     def weight(self, lo: int, hi: int) -> float:
         """The total weight of the paths whose bucketed cost is in [lo, hi]."""
         def at(c):
@@ -130,15 +143,21 @@ class Proposal:
         return at(hi) - at(lo - 1)
 
     def draw(self, seed: int, index0: int, lo_w: np.ndarray, hi_w: np.ndarray):
+        """Genes (n, n_genes) and exact costs (n, 4) of draws index0 .. index0 + n - 1
+        with bucketed cost in [lo_w[i], hi_w[i]] (the kernel runs DRAW_BATCH at a time: its
+        scratch, the rows picked per segment, stays bounded)."""
         c = self.chain
         n = lo_w.shape[0]
         genes = np.zeros((n, c.n_genes), dtype=np.uint8)
-        cost = np.zeros((n, 4), dtype=np.int64)
-        sample_paths(np.uint64(seed), np.int64(index0), c.n_seg, c.in_ptr, c.r_out, self.q,
-                     c.cost, self.tab_off, self.tab_lo, self.tab_hi, self.tab,
-                     np.ascontiguousarray(lo_w, dtype=np.int64),
-                     np.ascontiguousarray(hi_w, dtype=np.int64), c.set_genes, c.set_n,
-                     c.r_vals, genes, cost)
+        cost = np.empty((n, 4), dtype=np.int64)
+        lo_w = np.ascontiguousarray(lo_w, dtype=np.int64)
+        hi_w = np.ascontiguousarray(hi_w, dtype=np.int64)
+        for a in range(0, n, DRAW_BATCH):
+            z = min(n, a + DRAW_BATCH)
+            sample_paths(np.uint64(seed), np.int64(index0 + a), c.n_seg, c.in_ptr, c.r_out,
+                         self.q, c.cost, self.tab_off, self.tab_lo, self.tab_hi, self.tab,
+                         lo_w[a:z], hi_w[a:z], c.set_genes, c.set_n, c.r_vals, genes[a:z],
+                         cost[a:z])
         return genes, cost
 
 
@@ -209,8 +228,13 @@ def draw_until(prop: Proposal, n: int, seed: int, index0: int, lo_w: int, hi_w: 
     for _ in range(MAX_ROUNDS):
         if have >= n:
             break
-        acc = max(expect if proposed == 0 else have / proposed, MIN_ACCEPTANCE)
-        m = int(min((n - have) / acc * 1.05 + 16, max(ROUND, 2 * (n - have))))
+        if proposed == 0:  # the expected acceptance: a little over the need
+            acc = max(expect, MIN_ACCEPTANCE)
+            m = math.ceil((n - have) / acc * 1.002) + 64
+        else:
+            acc = max(have / proposed, MIN_ACCEPTANCE)
+            m = math.ceil((n - have) / acc * 1.05) + 16
+        m = int(min(m, max(ROUND, 2 * (n - have))))
         lo = np.full(m, lo_w, dtype=np.int64)
         hi = np.full(m, hi_w, dtype=np.int64)
         genes, cost = prop.draw(seed, idx, lo, hi)
@@ -282,7 +306,9 @@ def sample_within(chain: Chain, n: int, cons: dict, seed: int = 0, stratify=None
         lo_w, hi_w = prop.window(lo_red, top)
         if prop.weight(lo_w, hi_w) <= 0:
             raise infeasible(chain, cons)
-        genes, _, proposed, _ = draw_until(prop, n, seed, 0, lo_w, hi_w, cons)
+        expect = prop.sure_share(lo_red, top) if len(red) <= 1 else 1.0
+        genes, _, proposed, _ = draw_until(prop, n, seed, 0, lo_w, hi_w, cons,
+                                           expect=max(expect, 0.5))
         info = SampleInfo(n, proposed, n, METRICS[primary], prop.width,
                           describe_budget(cons))
         return genes, info

@@ -15,8 +15,6 @@ Conventions shared by these kernels (the Chain of nascost.budget.chain):
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from nascost.kernels.interpreter import CHUNK, run_one
@@ -258,9 +256,26 @@ def _next(state):
 
 
 @jit
+def _mulhilo(x, n):
+    """(high, low) 64-bit halves of the 128-bit product x * n (uint64)."""
+    M = np.uint64(0xFFFFFFFF)
+    S = np.uint64(32)
+    xl = x & M
+    xh = x >> S
+    nl = n & M
+    nh = n >> S
+    ll = xl * nl
+    lh = xl * nh
+    hl = xh * nl
+    hh = xh * nh
+    mid = (ll >> S) + (lh & M) + (hl & M)
+    return hh + (lh >> S) + (hl >> S) + (mid >> S), (mid << S) | (ll & M)
+
+
+@jit
 def _draw_below(state, total):
     """A draw in [0, total): an exactly uniform integer while total < 2**53 is an integer
-    (Lemire's multiply-shift below 2**32, masked rejection above), else total times a
+    (Lemire's multiply-shift: 32-bit below 2**32, 64-bit above), else total times a
     uniform 53-bit fraction."""
     if total < 4294967296.0 and total == np.floor(total):
         n = np.uint64(total)
@@ -276,18 +291,19 @@ def _draw_below(state, total):
         return state, float(prod >> np.uint64(32))
     if total < 9007199254740992.0 and total == np.floor(total):
         n = np.uint64(total)
-        _, e = math.frexp(total)
-        mask = (np.uint64(1) << np.uint64(e)) - np.uint64(1)
-        while True:
-            state, x = _next(state)
-            x = x & mask
-            if x < n:
-                return state, float(x)
+        state, x = _next(state)
+        hi, lo = _mulhilo(x, n)
+        if lo < n:  # rare: only then is the exact threshold (2**64 mod n) needed
+            thresh = (np.uint64(0) - n) % n
+            while lo < thresh:
+                state, x = _next(state)
+                hi, lo = _mulhilo(x, n)
+        return state, float(hi)
     state, x = _next(state)
     return state, float(x >> np.uint64(11)) * (1.0 / 9007199254740992.0) * total
 
 
-BLOCK = 32  # samples advanced together, segment by segment (their table reads overlap)
+SAMPLE_CHUNK = 4096  # samples per parallel task of one segment's step
 
 
 @jit_parallel
@@ -297,87 +313,92 @@ def sample_paths(seed, index0, n_seg, in_ptr, r_out, q, cost, tab_off, tab_lo, t
     hi_w[i]], each path with probability proportional to the product of its rows' weights:
     at every state the next row is drawn by its weight times the suffix count of the budget
     it leaves, read as one run of the cumulative table (suffix_tables). Writes the path's
-    genes and exact costs. BLOCK samples advance together, so that their table reads
-    overlap instead of waiting one after another."""
+    genes and exact costs.
+
+    Segment-major: every sample takes its step in segment k before any takes its step in
+    k + 1, so the table reads of a step stay within segment k's part of the table (a few
+    MB that stay in cache, where the whole table does not); the picks are decoded into
+    genes and costs at the end, a chunk of samples at a time. Sample i's draws come from
+    its own stream in the same order as one sample walked alone: the rows drawn do not
+    depend on the thread count or the chunking."""
     n = out_genes.shape[0]
     n_m = cost.shape[1]
-    n_blocks = (n + BLOCK - 1) // BLOCK
-    for t in prange(n_blocks):
-        rng = np.zeros(BLOCK, np.uint64)
-        st = np.zeros(BLOCK, np.int64)
-        hi = np.zeros(BLOCK, np.int64)
-        lo1 = np.zeros(BLOCK, np.int64)
-        h_at = np.zeros(BLOCK, np.int64)
-        l_at = np.zeros(BLOCK, np.int64)
-        acost = np.zeros((BLOCK, n_m), np.int64)
-        i0 = t * BLOCK
-        m_ = min(BLOCK, n - i0)
-        for j in range(m_):
-            rng[j] = stream_start(seed, index0 + i0 + j)
-            hi[j] = hi_w[i0 + j]
-            lo1[j] = lo_w[i0 + j] - 1
-        for k in range(n_seg):
-            # where each sample's runs start (-1: none); touching them starts the loads early
-            touch = 0.0
-            for j in range(m_):
-                s = st[j]
-                nr = in_ptr[s + 1] - in_ptr[s]
-                h_at[j] = -1
-                l_at[j] = -1
-                if hi[j] >= tab_lo[s]:
-                    h_at[j] = tab_off[s] + (min(hi[j], tab_hi[s]) - tab_lo[s]) * nr
-                    touch += tab[h_at[j]]
-                if lo1[j] >= tab_lo[s]:
-                    l_at[j] = tab_off[s] + (min(lo1[j], tab_hi[s]) - tab_lo[s]) * nr
-                    touch += tab[l_at[j]]
-            if touch < 0.0:  # never: keeps the touching loads
-                hi[0] += 1
-            for j in range(m_):
-                s = st[j]
+    C = SAMPLE_CHUNK
+    n_chunks = (n + C - 1) // C
+    rng = np.empty(n, np.uint64)
+    st = np.zeros(n, np.int64)
+    hi = np.empty(n, np.int64)
+    lo1 = np.empty(n, np.int64)
+    picks = np.empty((n_seg, n), np.int32)
+    for t in prange(n_chunks):
+        for i in range(t * C, min(n, (t + 1) * C)):
+            rng[i] = stream_start(seed, index0 + i)
+            hi[i] = hi_w[i]
+            lo1[i] = lo_w[i] - 1
+    for k in range(n_seg):
+        for t in prange(n_chunks):
+            for i in range(t * C, min(n, (t + 1) * C)):
+                s = st[i]
                 a = in_ptr[s]
                 nr = in_ptr[s + 1] - a
-                ha = h_at[j]
-                la = l_at[j]
                 if nr == 1:  # one way on: no draw
-                    u = 0.0
+                    pick = a
                 else:
+                    tl = tab_lo[s]
+                    ha = tab_off[s] + (min(hi[i], tab_hi[s]) - tl) * nr
+                    la = -1
+                    if lo1[i] >= tl:
+                        la = tab_off[s] + (min(lo1[i], tab_hi[s]) - tl) * nr
                     total = tab[ha + nr - 1]
                     if la >= 0:
                         total -= tab[la + nr - 1]
-                    rng[j], u = _draw_below(rng[j], total)
-                # the first row whose running sum passes u (running sums never decrease):
-                # a scan for a few rows, a bisection for many
-                lo_r = 0
-                hi_r = nr - 1
-                if nr <= 16:
+                    rng[i], u = _draw_below(rng[i], total)
+                    # the first row whose running sum passes u (running sums never
+                    # decrease): a scan for a few rows, a bisection for many
+                    lo_r = 0
+                    hi_r = nr - 1
+                    if la < 0 and nr <= 32:  # branch-free: the running sums at or below u
+                        cnt = 0
+                        for j in range(nr - 1):
+                            cnt += tab[ha + j] <= u
+                        lo_r = cnt
+                        hi_r = cnt
+                    elif nr <= 16:
+                        while lo_r < hi_r:
+                            c = tab[ha + lo_r]
+                            if la >= 0:
+                                c -= tab[la + lo_r]
+                            if c > u:
+                                break
+                            lo_r += 1
                     while lo_r < hi_r:
-                        c = tab[ha + lo_r]
+                        mid = (lo_r + hi_r) // 2
+                        c = tab[ha + mid]
                         if la >= 0:
-                            c -= tab[la + lo_r]
+                            c -= tab[la + mid]
                         if c > u:
-                            break
-                        lo_r += 1
-                while lo_r < hi_r:
-                    mid = (lo_r + hi_r) // 2
-                    c = tab[ha + mid]
-                    if la >= 0:
-                        c -= tab[la + mid]
-                    if c > u:
-                        hi_r = mid
-                    else:
-                        lo_r = mid + 1
-                pick = a + lo_r
-                i = i0 + j
-                for g in range(set_n[k]):
-                    out_genes[i, set_genes[k, g]] = r_vals[pick, g]
-                for m in range(n_m):
-                    acost[j, m] += cost[pick, m]
-                hi[j] -= q[pick]
-                lo1[j] -= q[pick]
-                st[j] = r_out[pick]
-        for j in range(m_):
+                            hi_r = mid
+                        else:
+                            lo_r = mid + 1
+                    pick = a + lo_r
+                picks[k, i] = pick
+                hi[i] -= q[pick]
+                lo1[i] -= q[pick]
+                st[i] = r_out[pick]
+    for t in prange(n_chunks):
+        i0 = t * C
+        i1 = min(n, i0 + C)
+        for i in range(i0, i1):
             for m in range(n_m):
-                out_cost[i0 + j, m] = acost[j, m]
+                out_cost[i, m] = 0
+        for k in range(n_seg):
+            ns = set_n[k]
+            for i in range(i0, i1):
+                r = picks[k, i]
+                for g in range(ns):
+                    out_genes[i, set_genes[k, g]] = r_vals[r, g]
+                for m in range(n_m):
+                    out_cost[i, m] += cost[r, m]
 
 
 # -- windowed counting (one budget point) ------------------------------------------------------
