@@ -7,6 +7,7 @@ import time
 
 from nascost.cli.args import add_space_arg, load
 from nascost.cli.results_args import add_budget_args, budget_kwargs, one_line_errors
+from nascost.io.options import DEFAULT_CHUNK
 
 
 def register(sub) -> None:
@@ -31,9 +32,9 @@ def register(sub) -> None:
                         "(default: seed)")
     p.add_argument("--batch", default="1", metavar="B", help="input batch size (default 1)")
     p.add_argument("--threads", metavar="T", help="kernel threads (default: all cores)")
-    p.add_argument("--chunk-size", default=str(1 << 20), metavar="N",
+    p.add_argument("--chunk-size", default=str(DEFAULT_CHUNK), metavar="N",
                    help="candidates scored per kernel call, and rows per part file "
-                        "(default 1048576)")
+                        f"(default {DEFAULT_CHUNK})")
     p.add_argument("--compression", default="zstd",
                    choices=("zstd", "snappy", "lz4", "gzip", "none"),
                    help="Parquet compression (default zstd)")
