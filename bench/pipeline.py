@@ -54,7 +54,20 @@ def child(spec: dict) -> None:
     res = nascost.write_dataset(SPACE, spec["out"], **opts)
     wall = time.perf_counter() - t0
     print(json.dumps({"wall": wall, "scanned": res.scanned_now, "rows": res.rows_now,
-                      "parts": res.parts, "startup": startup}))
+                      "parts": res.parts, "startup": startup, "hwm_kib": peak_rss_kib()}))
+
+
+def peak_rss_kib() -> int | None:
+    """This process's peak RSS since its exec (VmHWM). The rusage of a child is not enough:
+    its ru_maxrss also counts the parent's pages it held between fork and exec."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
 
 
 def run_child(spec: dict) -> dict:
@@ -67,7 +80,8 @@ def run_child(spec: dict) -> dict:
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"child failed: {spec}")
     fig = json.loads(out.decode().strip().splitlines()[-1])
-    fig["rss_mib"] = usage.ru_maxrss / 1024  # KiB on Linux
+    hwm = fig.get("hwm_kib")
+    fig["rss_mib"] = (hwm if hwm is not None else usage.ru_maxrss) / 1024  # KiB on Linux
     return fig
 
 
