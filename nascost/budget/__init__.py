@@ -20,7 +20,17 @@ from typing import Any
 import numpy as np
 
 from nascost.budget.budget import BUDGET_KEYS, metric_index, parse_budget
-from nascost.budget.chain import METRICS, Chain, ChainError, build_chain, chain_for
+from nascost.budget.chain import (
+    _CACHE,
+    MAX_STATES,
+    METRICS,
+    Chain,
+    ChainError,
+    NoValidCandidate,
+    build_chain,
+    carried_combos,
+    chain_for,
+)
 from nascost.budget.counting import Count, Histogram
 from nascost.budget.sampling import BudgetError, SampleInfo
 
@@ -41,21 +51,46 @@ def chain_of(space, convention: Any = "seed") -> Chain:
     from nascost.rules.conventions import resolve
 
     conv = resolve(convention)
+    if carried_combos(space.program) > MAX_STATES:  # genes shared by many blocks
+        sep = _separable(space.program, conv)
+        if sep is not None:
+            return sep
     try:
         return chain_for(space.program, conv)
+    except NoValidCandidate:
+        raise
     except ChainError:
+        sep = _separable(space.program, conv)
+        if sep is not None:
+            return sep
         if space.size > ENUMERATE_MAX:
             raise ChainError(
                 f"space {space.name!r} does not decompose into a chain of small blocks (genes "
-                f"shared by many blocks make the state too large), and its {space.size:.3g} "
-                "gene arrays are too many to enumerate") from None
-        from nascost.budget.chain import _CACHE
-
+                f"shared by many blocks make the state too large), its costs do not add up "
+                f"over small groups of genes, and its {space.size:.3g} gene arrays are too "
+                "many to enumerate") from None
         per = _CACHE.setdefault(space.program, {})
         key = ("whole",) + tuple(conv.op_weights.ravel().tolist())
         if key not in per:
             per[key] = build_chain(space.program, conv, whole=True)
         return per[key]
+
+
+def _separable(program, conv) -> Chain | None:
+    """The one-state chain of an additively separable program (nascost.budget.separable),
+    built once per program and convention; None where the costs are not separable."""
+    from nascost.budget.separable import separable_chain
+
+    per = _CACHE.setdefault(program, {})
+    key = ("separable",) + tuple(conv.op_weights.ravel().tolist())
+    if key not in per:
+        try:
+            per[key] = separable_chain(program, conv)
+        except NoValidCandidate:
+            raise
+        except ChainError:
+            per[key] = None
+    return per[key]
 
 
 def bounds(space, convention: Any = "seed") -> dict:

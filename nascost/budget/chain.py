@@ -163,6 +163,21 @@ def _segments(program: Program):
     return segs
 
 
+def carried_combos(program: Program) -> int:
+    """The most combinations of carried genes at one boundary of the chain's segments: far
+    above MAX_STATES, building the chain is bound to fail (after tabulating a while)."""
+    segs = _segments(program)
+    first: dict[int, int] = {}
+    last: dict[int, int] = {}
+    for k, sg in enumerate(segs):
+        for g in sg[4]:
+            first.setdefault(g, k)
+            last[g] = k
+    cards = [int(c) for c in program.cards]
+    return max([math.prod(cards[g] for g in first if first[g] < k <= last[g])
+                for k in range(len(segs) + 1)] + [1])
+
+
 # -- building ---------------------------------------------------------------------------------
 def _radix(vals: np.ndarray, cards: np.ndarray) -> np.ndarray:
     key = np.zeros(vals.shape[0], dtype=np.int64)

@@ -34,5 +34,7 @@ def run(args) -> int:
         rows.append([name, r["genes"], f"{size:.3g}" if size >= 10**6 else str(size),
                      _range(r["bounds"], "params"), _range(r["bounds"], "flops")])
     print(render(["space", "genes", "size", "params", "FLOPs (seed)"], rows, align="lrrll"))
-    print("\n'-': not a chain of small blocks; exact bounds are not computed (docs/budget.md)")
+    if any(row[3] == "-" for row in rows):
+        print("\n'-': not a chain of small blocks nor separable; exact bounds are not computed "
+              "(docs/budget.md)")
     return 0
