@@ -142,23 +142,40 @@ class Proposal:
 
         return at(hi) - at(lo - 1)
 
-    def draw(self, seed: int, index0: int, lo_w: np.ndarray, hi_w: np.ndarray):
-        """Genes (n, n_genes) and exact costs (n, 4) of draws index0 .. index0 + n - 1
-        with bucketed cost in [lo_w[i], hi_w[i]] (the kernel runs DRAW_BATCH at a time: its
-        scratch, the rows picked per segment, stays bounded)."""
+    def draw(self, seed: int, index0: int, lo_w: np.ndarray, hi_w: np.ndarray,
+             cons: dict | None = None):
+        """(genes (n, n_genes), exact costs (n, 4), alive (n,) bool) of draws index0 ..
+        index0 + n - 1 with bucketed cost in [lo_w[i], hi_w[i]]. With ``cons`` (the exact
+        budget, {metric: (min, max)}), a draw stops as soon as its prefix cannot meet it
+        (alive False: it would be rejected; its genes and costs are not filled). The kernel
+        runs DRAW_BATCH at a time: its scratch, the rows picked per segment, stays bounded."""
         c = self.chain
         n = lo_w.shape[0]
         genes = np.zeros((n, c.n_genes), dtype=np.uint8)
         cost = np.empty((n, 4), dtype=np.int64)
+        alive = np.empty(n, dtype=np.uint8)
         lo_w = np.ascontiguousarray(lo_w, dtype=np.int64)
         hi_w = np.ascontiguousarray(hi_w, dtype=np.int64)
+        chk, c_lo, c_hi, c_min, c_max = _early_checks(c, cons or {})
         for a in range(0, n, DRAW_BATCH):
             z = min(n, a + DRAW_BATCH)
             sample_paths(np.uint64(seed), np.int64(index0 + a), c.n_seg, c.in_ptr, c.r_out,
                          self.q, c.cost, self.tab_off, self.tab_lo, self.tab_hi, self.tab,
-                         lo_w[a:z], hi_w[a:z], c.set_genes, c.set_n, c.r_vals, genes[a:z],
-                         cost[a:z])
-        return genes, cost
+                         lo_w[a:z], hi_w[a:z], c.set_genes, c.set_n, c.r_vals, chk, c_lo,
+                         c_hi, c_min, c_max, genes[a:z], cost[a:z], alive[a:z])
+        return genes, cost, alive.astype(bool)
+
+
+def _early_checks(chain: Chain, cons: dict):
+    """The kernel's early-rejection arrays for the bounded metrics of cons: indices, lower
+    and upper bounds, and the cheapest and dearest completion of every state."""
+    ext = extremes_for(chain)
+    ms = sorted(cons)
+    lo = np.array([-1 if cons[m][0] is None else cons[m][0] for m in ms], dtype=np.int64)
+    hi = np.array([2**62 if cons[m][1] is None else cons[m][1] for m in ms], dtype=np.int64)
+    c_min = np.ascontiguousarray(ext.bmin[:, ms], dtype=np.int64)
+    c_max = np.ascontiguousarray(ext.bmax[:, ms], dtype=np.int64)
+    return np.array(ms, dtype=np.int64), lo, hi, c_min, c_max
 
 
 _PROPOSALS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -237,8 +254,8 @@ def draw_until(prop: Proposal, n: int, seed: int, index0: int, lo_w: int, hi_w: 
         m = int(min(m, max(ROUND, 2 * (n - have))))
         lo = np.full(m, lo_w, dtype=np.int64)
         hi = np.full(m, hi_w, dtype=np.int64)
-        genes, cost = prop.draw(seed, idx, lo, hi)
-        ok = np.flatnonzero(_in_budget(cost, cons))
+        genes, cost, alive = prop.draw(seed, idx, lo, hi, cons)
+        ok = np.flatnonzero(alive & _in_budget(cost, cons))
         take = ok[:n - have]
         if take.shape[0] and take.shape[0] == n - have:
             used = int(take[-1]) + 1  # proposals up to the last one kept

@@ -308,7 +308,8 @@ SAMPLE_CHUNK = 4096  # samples per parallel task of one segment's step
 
 @jit_parallel
 def sample_paths(seed, index0, n_seg, in_ptr, r_out, q, cost, tab_off, tab_lo, tab_hi, tab,
-                 lo_w, hi_w, set_genes, set_n, r_vals, out_genes, out_cost):
+                 lo_w, hi_w, set_genes, set_n, r_vals, chk, chk_lo, chk_hi, c_min, c_max,
+                 out_genes, out_cost, alive):
     """Draw sample i (stream index index0 + i) with total bucketed cost in [lo_w[i],
     hi_w[i]], each path with probability proportional to the product of its rows' weights:
     at every state the next row is drawn by its weight times the suffix count of the budget
@@ -320,7 +321,12 @@ def sample_paths(seed, index0, n_seg, in_ptr, r_out, q, cost, tab_off, tab_lo, t
     MB that stay in cache, where the whole table does not); the picks are decoded into
     genes and costs at the end, a chunk of samples at a time. Sample i's draws come from
     its own stream in the same order as one sample walked alone: the rows drawn do not
-    depend on the thread count or the chunking."""
+    depend on the thread count or the chunking.
+
+    Early rejection: for the metrics chk[j] (exact costs, bounds chk_lo[j] .. chk_hi[j]), a
+    sample whose prefix cost plus the cheapest completion c_min[state, j] passes the upper
+    bound, or plus the dearest c_max[state, j] stays under the lower bound, can only be
+    rejected: it stops there (alive[i] = 0; its genes and costs are not written)."""
     n = out_genes.shape[0]
     n_m = cost.shape[1]
     C = SAMPLE_CHUNK
@@ -330,15 +336,20 @@ def sample_paths(seed, index0, n_seg, in_ptr, r_out, q, cost, tab_off, tab_lo, t
     hi = np.empty(n, np.int64)
     lo1 = np.empty(n, np.int64)
     picks = np.empty((n_seg, n), np.int32)
+    n_chk = chk.shape[0]
+    acc = np.zeros((n_chk, n), np.int64)
     for t in prange(n_chunks):
         for i in range(t * C, min(n, (t + 1) * C)):
             rng[i] = stream_start(seed, index0 + i)
             hi[i] = hi_w[i]
             lo1[i] = lo_w[i] - 1
+            alive[i] = 1
     for k in range(n_seg):
         for t in prange(n_chunks):
             for i in range(t * C, min(n, (t + 1) * C)):
                 s = st[i]
+                if s < 0:  # rejected early
+                    continue
                 a = in_ptr[s]
                 nr = in_ptr[s + 1] - a
                 if nr == 1:  # one way on: no draw
@@ -384,7 +395,14 @@ def sample_paths(seed, index0, n_seg, in_ptr, r_out, q, cost, tab_off, tab_lo, t
                 picks[k, i] = pick
                 hi[i] -= q[pick]
                 lo1[i] -= q[pick]
-                st[i] = r_out[pick]
+                s2 = r_out[pick]
+                st[i] = s2
+                for j in range(n_chk):
+                    v = acc[j, i] + cost[pick, chk[j]]
+                    acc[j, i] = v
+                    if v + c_min[s2, j] > chk_hi[j] or v + c_max[s2, j] < chk_lo[j]:
+                        st[i] = -1
+                        alive[i] = 0
     for t in prange(n_chunks):
         i0 = t * C
         i1 = min(n, i0 + C)
@@ -394,6 +412,8 @@ def sample_paths(seed, index0, n_seg, in_ptr, r_out, q, cost, tab_off, tab_lo, t
         for k in range(n_seg):
             ns = set_n[k]
             for i in range(i0, i1):
+                if alive[i] == 0:
+                    continue
                 r = picks[k, i]
                 for g in range(ns):
                     out_genes[i, set_genes[k, g]] = r_vals[r, g]
