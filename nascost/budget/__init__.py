@@ -51,7 +51,10 @@ def chain_of(space, convention: Any = "seed") -> Chain:
     from nascost.rules.conventions import resolve
 
     conv = resolve(convention)
-    if carried_combos(space.program) > MAX_STATES:  # genes shared by many blocks
+    per = _CACHE.setdefault(space.program, {})
+    if "carried" not in per:
+        per["carried"] = carried_combos(space.program)
+    if per["carried"] > MAX_STATES:  # genes shared by many blocks: separable first
         sep = _separable(space.program, conv)
         if sep is not None:
             return sep
@@ -69,7 +72,6 @@ def chain_of(space, convention: Any = "seed") -> Chain:
                 f"shared by many blocks make the state too large), its costs do not add up "
                 f"over small groups of genes, and its {space.size:.3g} gene arrays are too "
                 "many to enumerate") from None
-        per = _CACHE.setdefault(space.program, {})
         key = ("whole",) + tuple(conv.op_weights.ravel().tolist())
         if key not in per:
             per[key] = build_chain(space.program, conv, whole=True)
