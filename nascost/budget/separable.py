@@ -135,8 +135,11 @@ def _walk(program: Program, convention: Convention, io, groups: _Groups):
         inp = np.empty((n_c, len(reads), 4), dtype=np.int64)
         for j, r in enumerate(reads):
             inp[:, j] = varying[r] if dep[r] >= 0 else const[r]
-        uniq, idx = np.unique(inp.reshape(n_c, -1), axis=0, return_inverse=True)
-        idx = idx.reshape(-1)
+        if any(dep[r] >= 0 for r in reads):
+            uniq, idx = np.unique(inp.reshape(n_c, -1), axis=0, return_inverse=True)
+            idx = idx.reshape(-1)
+        else:  # fixed inputs: one incoming shape
+            uniq, idx = inp[:1].reshape(1, -1), np.zeros(n_c, dtype=np.int64)
         n_u = uniq.shape[0]
         res = np.zeros((n_u * n_c, 5), np.int64)
         out_shapes = np.zeros((n_u * n_c, 1, 4), np.int64)
