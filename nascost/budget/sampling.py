@@ -323,9 +323,10 @@ def sample_within(chain: Chain, n: int, cons: dict, seed: int = 0, stratify=None
         lo_w, hi_w = prop.window(lo_red, top)
         if prop.weight(lo_w, hi_w) <= 0:
             raise infeasible(chain, cons)
-        expect = prop.sure_share(lo_red, top) if len(red) <= 1 else 1.0
-        genes, _, proposed, _ = draw_until(prop, n, seed, 0, lo_w, hi_w, cons,
-                                           expect=max(expect, 0.5))
+        # the acceptance lies between the sure share and 1 (one bounded metric): the
+        # midpoint sizes the first round (a short second round makes up for a shortfall)
+        expect = (1 + prop.sure_share(lo_red, top)) / 2 if len(red) <= 1 else 1.0
+        genes, _, proposed, _ = draw_until(prop, n, seed, 0, lo_w, hi_w, cons, expect=expect)
         info = SampleInfo(n, proposed, n, METRICS[primary], prop.width,
                           describe_budget(cons))
         return genes, info

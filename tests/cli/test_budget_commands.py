@@ -31,6 +31,16 @@ def test_bounds_prints_extremes_and_witnesses(capsys):
     assert f"max flops: {genes}" in out
 
 
+def test_bounds_of_a_separable_space(capsys):
+    # DARTS is not a chain of blocks; its costs add up over the cells' edges (exact bounds)
+    code, out, err = run(capsys, "bounds", "darts-cifar10")
+    assert code == 0, err
+    assert "1,370,134" in out and "5,144,086" in out  # params min, max (catalog.json)
+    code, out, err = run(capsys, "spaces")
+    assert code == 0 and "not a chain" not in out
+    assert "1.37M-5.144M" in out
+
+
 def test_count_exact_and_bounded(capsys):
     code, out, err = run(capsys, "count", "nb201-cifar10", "--max-flops", "100M",
                          "--min-params", "200k")
