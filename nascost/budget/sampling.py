@@ -146,8 +146,9 @@ class Proposal:
              cons: dict | None = None):
         """(genes (n, n_genes), exact costs (n, 4), alive (n,) bool) of draws index0 ..
         index0 + n - 1 with bucketed cost in [lo_w[i], hi_w[i]]. With ``cons`` (the exact
-        budget, {metric: (min, max)}), a draw stops as soon as its prefix cannot meet it
-        (alive False: it would be rejected; its genes and costs are not filled). The kernel
+        budget, {metric: (min, max)}), a draw stops as soon as its prefix cannot meet the
+        bounds of the other metrics than this proposal's (alive False: it would be rejected;
+        its genes and costs are not filled). The kernel
         runs DRAW_BATCH at a time: its scratch, the rows picked per segment, stays bounded."""
         c = self.chain
         n = lo_w.shape[0]
@@ -156,7 +157,9 @@ class Proposal:
         alive = np.empty(n, dtype=np.uint8)
         lo_w = np.ascontiguousarray(lo_w, dtype=np.int64)
         hi_w = np.ascontiguousarray(hi_w, dtype=np.int64)
-        chk, c_lo, c_hi, c_min, c_max = _early_checks(c, cons or {})
+        # the primary metric's misses are only in the window's edge buckets: not checked
+        early = {m: v for m, v in (cons or {}).items() if m != self.metric}
+        chk, c_lo, c_hi, c_min, c_max = _early_checks(c, early)
         for a in range(0, n, DRAW_BATCH):
             z = min(n, a + DRAW_BATCH)
             sample_paths(np.uint64(seed), np.int64(index0 + a), c.n_seg, c.in_ptr, c.r_out,
