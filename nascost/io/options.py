@@ -22,7 +22,7 @@ BUDGETS: dict[str, tuple[str, str]] = {
 }
 VALUE_COLUMNS = ("params", "macs", "flops", "activations")
 ENGINES = ("auto", "tables", "interpreter")
-DEFAULT_CHUNK = 1 << 18  # rows held per part: peak memory is a few parts (docs/streaming.md)
+DEFAULT_CHUNK = 1 << 17  # rows held per part: peak memory is a few parts (docs/streaming.md)
 MAX_CHUNK = 1 << 26
 U64 = 1 << 64
 I64_MAX = np.iinfo(np.int64).max
