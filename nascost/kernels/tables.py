@@ -235,6 +235,30 @@ SPAN = 16 * BLOCK  # candidates per parallel task (scratch is allocated once per
 
 
 @jit
+def _transpose(genes, i0, m_, gt):
+    """Genes of candidates i0 .. i0+m_-1 into gt, gene-major (gt's dtype)."""
+    for j in range(m_):
+        for g in range(genes.shape[1]):
+            gt[g, j] = genes[i0 + j, g]
+
+
+@jit
+def _rows_of(gstride, meta, k, state, gt, m_, r):
+    """Table rows of segment k for the m_ candidates of a transposed block: the segment's
+    first row for each incoming state, plus its genes' mixed-radix index (r's dtype)."""
+    gp = meta[k, 0]
+    base = r.dtype.type(meta[k, 2])
+    per = r.dtype.type(meta[k, 3])
+    for j in range(m_):
+        r[j] = base + state[j] * per
+    for q in range(meta[k, 1]):
+        g = gstride[gp + q, 0]
+        stride = r.dtype.type(gstride[gp + q, 1])
+        for j in range(m_):
+            r[j] += gt[g, j] * stride
+
+
+@jit
 def _score_span(gstride, meta, rows, safe, genes, batch, start, stop, o_params, o_macs,
                 o_flops, o_acts, o_status):
     """Score candidates start .. stop-1, BLOCK at a time, segment by segment.
@@ -255,9 +279,7 @@ def _score_span(gstride, meta, rows, safe, genes, batch, start, stop, o_params, 
     lim = LIMIT // batch
     for i0 in range(start, stop, BLOCK):
         m_ = min(BLOCK, stop - i0)
-        for j in range(m_):
-            for g in range(n_genes):
-                gt[g, j] = genes[i0 + j, g]
+        _transpose(genes, i0, m_, gt)
         state[:] = 0
         st[:] = 0
         p[:] = 0
@@ -265,16 +287,7 @@ def _score_span(gstride, meta, rows, safe, genes, batch, start, stop, o_params, 
         f[:] = 0
         a[:] = 0
         for k in range(n_seg):
-            gp = meta[k, 0]
-            base = meta[k, 2]
-            per = meta[k, 3]
-            for j in range(m_):
-                r[j] = base + state[j] * per
-            for q in range(meta[k, 1]):
-                g = gstride[gp + q, 0]
-                stride = gstride[gp + q, 1]
-                for j in range(m_):
-                    r[j] += gt[g, j] * stride
+            _rows_of(gstride, meta, k, state, gt, m_, r)
             for j in range(m_):
                 row = r[j]
                 code = rows[row, T_STATUS]
@@ -345,23 +358,12 @@ def _score_span_packed(gstride, meta, words, layout, rows, genes, batch, start, 
     lim = LIMIT // batch
     for i0 in range(start, stop, BLOCK):
         m_ = min(BLOCK, stop - i0)
-        for j in range(m_):
-            for g in range(n_genes):
-                gt[g, j] = genes[i0 + j, g]
+        _transpose(genes, i0, m_, gt)
         state[:] = 0
         a0[:] = 0
         a1[:] = 0
         for k in range(n_seg):
-            gp = meta[k, 0]
-            base = np.int32(meta[k, 2])
-            per = np.int32(meta[k, 3])
-            for j in range(m_):
-                r[j] = base + state[j] * per
-            for q in range(meta[k, 1]):
-                g = gstride[gp + q, 0]
-                stride = np.int32(gstride[gp + q, 1])
-                for j in range(m_):
-                    r[j] += gt[g, j] * stride
+            _rows_of(gstride, meta, k, state, gt, m_, r)
             for j in range(m_):
                 row = r[j]
                 w1 = words[row, 1]
