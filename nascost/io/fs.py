@@ -18,6 +18,7 @@ Both pickle: Dask tasks carry the Location to the worker that writes the part.
 from __future__ import annotations
 
 import os
+from abc import ABC, abstractmethod
 from contextlib import suppress
 from pathlib import Path
 from typing import Any
@@ -32,41 +33,49 @@ def is_uri(target: Any) -> bool:
     return isinstance(target, str) and "://" in target
 
 
-class Location:
-    """A results directory. ``str(location)`` is what messages show."""
+class Location(ABC):
+    """A results directory (LocalDir or ArrowDir). ``str(location)`` is what messages show."""
 
     local: Path | None = None  # the directory, where it is on the local disk
 
+    @abstractmethod
     def kind(self) -> str:
         """'missing', 'dir' or 'file'."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def names(self) -> list[str]:
         """The names of the entries directly in the directory (none if it is absent)."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def mkdir(self) -> None:
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def read_text(self, name: str) -> str | None:
         """The file's text, or None where it does not exist."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def write_text(self, name: str, text: str, fsync: bool = True) -> None:
         """Replace the file atomically (a temporary, then a rename)."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def delete(self, name: str) -> None:
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def write_parquet(self, table: pa.Table, name: str, fsync: bool = True,
                       **options: Any) -> None:
         """Write ``table`` to a temporary, then rename it to ``name``: a complete part
         appears at once, and writing the same name again replaces it."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def parquet_metadata(self, name: str) -> pq.FileMetaData:
-        raise NotImplementedError
+        ...
 
     def part_names(self) -> list[str]:
         """The complete part files, in position order."""
