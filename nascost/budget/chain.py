@@ -163,16 +163,22 @@ def _segments(program: Program):
     return segs
 
 
-def carried_combos(program: Program) -> int:
-    """The most combinations of carried genes at one boundary of the chain's segments: far
-    above MAX_STATES, building the chain is bound to fail (after tabulating a while)."""
-    segs = _segments(program)
+def _gene_spans(segs: list) -> tuple[dict[int, int], dict[int, int]]:
+    """For each gene the first and the last segment that reads it."""
     first: dict[int, int] = {}
     last: dict[int, int] = {}
     for k, sg in enumerate(segs):
         for g in sg[4]:
             first.setdefault(g, k)
             last[g] = k
+    return first, last
+
+
+def carried_combos(program: Program) -> int:
+    """The most combinations of carried genes at one boundary of the chain's segments: far
+    above MAX_STATES, building the chain is bound to fail (after tabulating a while)."""
+    segs = _segments(program)
+    first, last = _gene_spans(segs)
     cards = [int(c) for c in program.cards]
     return max([math.prod(cards[g] for g in first if first[g] < k <= last[g])
                 for k in range(len(segs) + 1)] + [1])
@@ -207,12 +213,7 @@ def build_chain(program: Program, convention: Convention, whole: bool = False) -
     else:
         segs = _segments(program)
     n_seg = len(segs)
-    first: dict[int, int] = {}
-    last: dict[int, int] = {}
-    for k, sg in enumerate(segs):
-        for g in sg[4]:
-            first.setdefault(g, k)
-            last[g] = k
+    first, last = _gene_spans(segs)
     unread = tuple(g for g in range(program.n_genes) if g not in first)
     # registers crossing each boundary: written before it and read after it
     cross = [[] for _ in range(n_seg + 1)]
