@@ -259,6 +259,25 @@ def _rows_of(gstride, meta, k, state, gt, m_, r):
 
 
 @jit
+def _put(i, s_, p, mc, f, a, batch, lim, o_params, o_macs, o_flops, o_acts, o_status):
+    """Write candidate i's totals (per sample) times the batch; a per-sample count past
+    lim = 2**62 // batch is an overflow; a candidate with a status gets zeros."""
+    if s_ == S.OK and (mc > lim or f > lim or a > lim):
+        s_ = S.OVERFLOW
+    if s_ != S.OK:
+        o_params[i] = 0
+        o_macs[i] = 0
+        o_flops[i] = 0
+        o_acts[i] = 0
+    else:
+        o_params[i] = p
+        o_macs[i] = mc * batch
+        o_flops[i] = f * batch
+        o_acts[i] = a * batch
+    o_status[i] = s_
+
+
+@jit
 def _score_span(gstride, meta, rows, safe, genes, batch, start, stop, o_params, o_macs,
                 o_flops, o_acts, o_status):
     """Score candidates start .. stop-1, BLOCK at a time, segment by segment.
@@ -303,21 +322,8 @@ def _score_span(gstride, meta, rows, safe, genes, batch, start, stop, o_params, 
                                        or a[j] > LIMIT):
                         st[j] = S.OVERFLOW
         for j in range(m_):
-            s_ = st[j]
-            if s_ == S.OK and (mc[j] > lim or f[j] > lim or a[j] > lim):
-                s_ = S.OVERFLOW
-            i = i0 + j
-            if s_ != S.OK:
-                o_params[i] = 0
-                o_macs[i] = 0
-                o_flops[i] = 0
-                o_acts[i] = 0
-            else:
-                o_params[i] = p[j]
-                o_macs[i] = mc[j] * batch
-                o_flops[i] = f[j] * batch
-                o_acts[i] = a[j] * batch
-            o_status[i] = s_
+            _put(i0 + j, st[j], p[j], mc[j], f[j], a[j], batch, lim, o_params, o_macs,
+                 o_flops, o_acts, o_status)
 
 
 @jit
@@ -379,19 +385,7 @@ def _score_span_packed(gstride, meta, words, layout, rows, genes, batch, start, 
             s_ = S.OK
             if _field(a0[j], a1[j], layout, F_FAIL) != 0:
                 s_ = _first_status(gstride, meta, rows, gt, j)
-            elif mc > lim or f > lim or a > lim:
-                s_ = S.OVERFLOW
-            if s_ != S.OK:
-                o_params[i] = 0
-                o_macs[i] = 0
-                o_flops[i] = 0
-                o_acts[i] = 0
-            else:
-                o_params[i] = p
-                o_macs[i] = mc * batch
-                o_flops[i] = f * batch
-                o_acts[i] = a * batch
-            o_status[i] = s_
+            _put(i, s_, p, mc, f, a, batch, lim, o_params, o_macs, o_flops, o_acts, o_status)
 
 
 @jit_parallel
