@@ -169,3 +169,32 @@ def test_large_space_bounds_attained_and_count_matches_raw_samples(name):
     se = np.sqrt(((inside - est * w) ** 2).sum()) / w.sum()
     lo, hi = c.low / c.total, c.high / c.total
     assert lo - 5 * se <= est <= hi + 5 * se, (lo, hi, est, se)
+
+
+def test_time_limit_excludes_the_kernels_first_load():
+    """count and histogram call warm() before their clock starts: in a fresh process, the
+    kernels they then run were all loaded by it (no new compiled signature appears), so a
+    first call's time limit is spent refining, not loading kernels."""
+    import subprocess
+    import sys
+
+    code = """
+import nascost
+from nascost.budget import counting as C
+from nascost.kernels import budget as K
+names = ["extreme_paths", "extreme_offsets", "window_dp1", "window_dp2", "grid_dp"]
+C.warm()
+before = {k: len(getattr(K, k).signatures) for k in names}
+sp = nascost.load_space("ofa-mbv3-w1.0")
+sp.count(max_flops="400M", time_limit=0.2)
+sp.count(max_flops="400M", min_flops="300M", time_limit=0.2)
+sp.count(max_flops="400M", max_params="5M", time_limit=0.2)
+sp.count(max_flops="600M", min_flops="300M", max_params="6M", time_limit=0.2)
+sp.count(max_flops="400M", max_params="5M", max_macs="150M", time_limit=0.2)
+sp.histogram("params", 10, time_limit=0.2)
+after = {k: len(getattr(K, k).signatures) for k in names}
+print(before == after and all(v == 1 for v in before.values()), before, after)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.startswith("True"), out

@@ -90,7 +90,7 @@ def test_torch_gradient_matches_brute_force():
         p = p * torch.softmax(x, 0)[torch.as_tensor(g[:, j].astype(np.int64))]
     ref = (p * flops).sum()
     ref.backward()
-    assert float(e["flops"]) == pytest.approx(float(ref), rel=1e-12)
+    assert e["flops"].item() == pytest.approx(ref.item(), rel=1e-12)
     for a, b in zip(logits, logits2, strict=True):
         np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-9, atol=1e-6)
 
