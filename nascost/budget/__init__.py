@@ -41,6 +41,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+SAMPLES = 1 << 18  # draws of a count's sampled estimate where its bounds stay wide
 ENUMERATE_MAX = 1 << 22  # a space that is not a chain is enumerated up to this many arrays
 
 _WHOLE: dict = {}
@@ -104,13 +105,28 @@ def bounds(space, convention: Any = "seed") -> dict:
 
 
 def count(space, *, convention: Any = "seed", tol: float = 1e-3, time_limit: float = 1.0,
-          **budget) -> Count:
+          samples: int = SAMPLES, seed: int = 0, **budget) -> Count:
     """The number of valid canonical candidates within the budget: exact, or certified
-    bounds refined until (high - low) <= tol * low or time_limit seconds have passed."""
-    from nascost.budget import counting as C
+    bounds refined until (high - low) <= tol * low or time_limit seconds have passed. Where
+    the bounds stay wider than tol (several bounded metrics), ``samples`` uniform draws
+    within the budget's primary metric also give an unbiased estimate with its standard
+    error (Count.estimate, Count.stderr; samples=0 skips them)."""
+    import dataclasses
+    import time
 
+    from nascost.budget import counting as C
+    from nascost.budget.sampling import estimate_count
+
+    if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 0:
+        raise ValueError(f"samples must be an integer >= 0. Got {samples!r} instead.")
     cons = parse_budget(budget)
-    return C.count(chain_of(space, convention), cons, tol=tol, time_limit=time_limit)
+    chain = chain_of(space, convention)
+    c = C.count(chain, cons, tol=tol, time_limit=time_limit)
+    if c.exact or samples == 0 or c.high - c.low <= tol * max(c.low, 1):
+        return c
+    t = time.perf_counter()
+    est = estimate_count(chain, cons, int(samples), seed)
+    return dataclasses.replace(c, sampled=est, seconds=c.seconds + time.perf_counter() - t)
 
 
 def histogram(space, metric: str = "flops", bins: Any = 50, *, convention: Any = "seed",

@@ -28,6 +28,7 @@ import time
 import weakref
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -95,10 +96,24 @@ class Count:
     method: str  # "paths", "exact-dp", "bucketed-dp" or "empty"
     seconds: float = 0.0  # wall time of the count, after the kernels are loaded (warm())
     detail: dict = field(default_factory=dict, compare=False)
+    sampled: Any = None  # budget.sampling.Sampled: a statistical estimate, where bounded
 
     @property
     def estimate(self) -> float:
+        """The count where exact; else the sampled estimate (kept within the certified
+        bounds) where there is one, else the middle of the bounds."""
+        if self.exact:
+            return float(self.low)
+        if self.sampled is not None and self.sampled.draws:
+            return min(max(self.sampled.estimate, float(self.low)), float(self.high))
         return (self.low + self.high) / 2
+
+    @property
+    def stderr(self) -> float | None:
+        """The sampled estimate's standard error (None without one; 0 when exact)."""
+        if self.exact:
+            return 0.0
+        return None if self.sampled is None else self.sampled.stderr
 
     @property
     def gap(self) -> float:

@@ -370,6 +370,49 @@ def sample_within(chain: Chain, n: int, cons: dict, seed: int = 0, stratify=None
     return genes, info
 
 
+@dataclass(frozen=True)
+class Sampled:
+    """An unbiased estimate of a count from uniform draws, and its standard error."""
+
+    estimate: float
+    stderr: float
+    draws: int
+    accepted: int
+    primary: str
+
+
+def estimate_count(chain: Chain, cons: dict, n: int, seed: int = 0) -> Sampled | None:
+    """The count within the budget estimated from n draws of the exact uniform proposal of
+    sample_within: the proposal's total weight W (exact DP) times the share of draws that
+    meet the budget, unbiased, with the binomial standard error. None when the budget is
+    empty or unbounded. Not certified: it complements the certified bounds where they are
+    wide (several bounded metrics)."""
+    n = int(n)
+    if n <= 0:
+        raise ValueError(f"the number of draws must be >= 1. Got {n}.")
+    ext = extremes_for(chain)
+    red = _reduce(cons, ext)
+    if not red:
+        return None
+    primary = _primary(chain, red)
+    lo_red, hi_red = red[primary]
+    top = int(ext.hi[primary] - ext.lo[primary]) if hi_red is None else hi_red
+    prop = uniform_proposal(chain, primary, top)
+    lo_w, hi_w = prop.window(lo_red, top)
+    total = prop.weight(lo_w, hi_w)
+    if total <= 0:
+        return Sampled(0.0, 0.0, 0, 0, METRICS[primary])
+    accepted = 0
+    for a in range(0, n, DRAW_BATCH):
+        m = min(n, a + DRAW_BATCH) - a
+        _, cost, alive = prop.draw(int(seed), a, np.full(m, lo_w, dtype=np.int64),
+                                   np.full(m, hi_w, dtype=np.int64), cons)
+        accepted += int(np.count_nonzero(alive & _in_budget(cost, cons)))
+    share = accepted / n
+    return Sampled(total * share, total * math.sqrt(share * (1 - share) / n), n, accepted,
+                   METRICS[primary])
+
+
 def mutate(chain: Chain, genes: np.ndarray, rate: float, seed: int, cons: dict,
            score, canonical, tries: int = 8) -> tuple[np.ndarray, dict]:
     """One neighbour per parent: every gene is redrawn with probability ``rate`` uniformly

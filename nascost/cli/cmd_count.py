@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from nascost.cli.args import add_space_arg, load
+from nascost.cli.args import add_space_arg, count_arg, load
 from nascost.cli.budget_args import add_budget, add_convention, budget_of
 from nascost.cli.results_args import one_line_errors
 
@@ -18,6 +18,10 @@ def register(sub) -> None:
                    help="bounded counts: refine until (high - low) <= tol * low (default 1e-3)")
     p.add_argument("--time-limit", type=float, default=1.0, metavar="S",
                    help="bounded counts: stop refining after S seconds (default 1)")
+    p.add_argument("--samples", type=count_arg("--samples"), default=None, metavar="N",
+                   help="bounds wider than --tol: also estimate the count from N uniform "
+                        "draws within the budget (default 262,144; 0: none)")
+    p.add_argument("--seed", type=int, default=0, help="the draws' seed (default 0)")
     p.set_defaults(func=run)
 
 
@@ -27,8 +31,11 @@ def run(args) -> int:
 
     space = load(args.space)
     budget = budget_of(args)
+    from nascost.budget import SAMPLES
+
+    samples = SAMPLES if args.samples is None else args.samples
     c = space.count(**budget, convention=args.convention, tol=args.tol,
-                    time_limit=args.time_limit)
+                    time_limit=args.time_limit, samples=samples, seed=args.seed)
     what = describe_budget(parse_budget(budget))
     print(f"{space.name}  budget: {what}  (convention {args.convention}, per sample)")
     lo, hi = c.fraction
@@ -39,5 +46,11 @@ def run(args) -> int:
         print(f"count: {c.low:,} .. {c.high:,}  (certified bounds, gap {c.gap:.3%}; about "
               f"{format_count(c.estimate)}, {lo:.4g} .. {hi:.4g} of the {c.total:,} valid "
               f"canonical candidates)")
+        sm = c.sampled
+        if sm is not None and sm.draws:
+            print(f"estimate: {format_count(c.estimate)} +- {c.stderr / max(c.estimate, 1):.3%} "
+                  f"(1 s.e., statistical, not certified: {sm.draws:,} uniform draws within "
+                  f"the {sm.primary} budget, {sm.accepted / sm.draws:.1%} met the whole "
+                  f"budget)")
     print(f"time: {c.seconds:.3f} s")
     return 0

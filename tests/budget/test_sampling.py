@@ -158,3 +158,68 @@ def test_edge_sizes(nb201):
         space.sample_within(-1)
     with pytest.raises(ValueError, match="stratify"):
         space.sample_within(10, stratify="flops")
+
+
+@pytest.mark.parametrize("budget", [
+    {"max_flops": 150_000_000, "max_activations": 1_500_000},
+    {"max_params": 600_000, "min_activations": 1_600_000, "min_macs": 30_000_000},
+])
+def test_sampled_count_estimate_is_unbiased(nb201, budget):
+    """The estimate from uniform draws agrees with brute force within a few standard errors,
+    and the standard error is the estimates' real spread over seeds."""
+    from nascost.budget import chain_of
+    from nascost.budget.budget import parse_budget
+
+    space, ref, cost = nb201
+    truth = int(in_budget(cost, **budget).sum())
+    chain = chain_of(space)
+    cons = parse_budget(budget)
+    big = SM.estimate_count(chain, cons, 200_000, seed=1)
+    assert 0 < big.accepted < big.draws == 200_000 and big.stderr > 0
+    assert abs(big.estimate - truth) <= 5 * big.stderr, (big, truth)
+    small = [SM.estimate_count(chain, cons, 1000, seed=s) for s in range(40)]
+    est = np.array([s.estimate for s in small])
+    se = np.mean([s.stderr for s in small])
+    assert 0.6 < est.std() / se < 1.5
+    assert abs(est.mean() - truth) <= 5 * se / math.sqrt(len(small))
+    again = SM.estimate_count(chain, cons, 1000, seed=3)
+    assert again == small[3]  # a pure function of the seed
+    # one bounded metric whose buckets are exact: every draw is in budget, no error
+    one = SM.estimate_count(chain, parse_budget({"max_params": 400_000}), 1000, seed=0)
+    assert one.accepted == one.draws and one.stderr == 0.0
+    assert one.estimate == int(in_budget(cost, max_params=400_000).sum())
+
+
+def test_sampled_estimate_counts_canonical_candidates():
+    space = depth_space()
+    ref, cost = brute(space)
+    budget = {"max_flops": int(np.quantile(cost[:, 2], 0.6)),
+              "min_params": int(np.quantile(cost[:, 0], 0.3))}
+    from nascost.budget import chain_of
+    from nascost.budget.budget import parse_budget
+
+    truth = int(in_budget(cost, **budget).sum())
+    s = SM.estimate_count(chain_of(space), parse_budget(budget), 100_000, seed=4)
+    assert abs(s.estimate - truth) <= 5 * s.stderr, (s, truth)
+
+
+def test_count_adds_a_sampled_estimate_where_bounds_stay_wide():
+    space = nascost.load_space("ofa-mbv3-w1.0")
+    c = space.count(max_flops="400M", max_params="5M", time_limit=0.3)
+    assert not c.exact and c.gap > 1e-3 and c.sampled is not None
+    assert c.sampled.draws == nascost.budget.SAMPLES and c.sampled.primary in METRIC_NAMES
+    s = c.sampled
+    assert c.low - 5 * s.stderr <= s.estimate <= c.high + 5 * s.stderr
+    assert c.low <= c.estimate <= c.high and c.stderr == s.stderr
+    assert c.stderr < 0.01 * c.estimate  # 262,144 draws: a fraction of the certified gap
+    off = space.count(max_flops="400M", max_params="5M", time_limit=0.3, samples=0)
+    assert off.sampled is None and off.stderr is None
+    one = space.count(max_flops="400M")  # within tol: no draws
+    assert one.sampled is None
+    exact = nascost.load_space("nb201-cifar10").count(max_flops="100M", max_params="1M")
+    assert exact.exact and exact.stderr == 0.0 and exact.estimate == exact.low
+    with pytest.raises(ValueError, match="samples"):
+        space.count(max_flops="400M", samples=-1)
+
+
+METRIC_NAMES = ("params", "macs", "flops", "activations")

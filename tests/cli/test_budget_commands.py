@@ -120,3 +120,14 @@ def test_budget_keys_of_the_cli_match_the_library():
     from nascost.cli import budget_args
 
     assert budget_args.BUDGET_KEYS == BUDGET_KEYS
+
+
+def test_count_prints_a_sampled_estimate_for_wide_bounds(capsys):
+    code, out, err = run(capsys, "count", "ofa-mbv3-w1.0", "--max-flops", "400M",
+                         "--max-params", "5M", "--samples", "100k", "--time-limit", "0.3")
+    assert code == 0, err
+    assert "certified bounds" in out
+    assert "estimate: " in out and "100,000 uniform draws" in out and "not certified" in out
+    code, out, err = run(capsys, "count", "ofa-mbv3-w1.0", "--max-flops", "400M",
+                         "--max-params", "5M", "--samples", "0", "--time-limit", "0.3")
+    assert code == 0 and "estimate" not in out
