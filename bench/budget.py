@@ -161,6 +161,9 @@ def main() -> None:
                    ("flops in [p10, p90]", {"min_flops": quantile_budget(chain, 2, 0.1),
                                             "max_flops": quantile_budget(chain, 2, 0.9)}),
                    ("flops, params <= medians", {"max_flops": x_mid, "max_params": p_mid})]
+        if f_lo <= 400_000_000 and b["params"]["min"] <= 5_000_000:  # the usual mobile budget
+            budgets.append(("flops <= 400M, params <= 5M",
+                            {"max_flops": 400_000_000, "max_params": 5_000_000}))
         print("  count (tol 1e-3, time limit 1 s):")
         counts = {}
         for label, bud in budgets:
@@ -172,6 +175,11 @@ def main() -> None:
             print(f"    {label:<26} ({what}): {t_c:.3f} s (cpu {CPU['count']:.3f} s)  "
                   f"{state}  "
                   f"[{c.low:.6g}, {c.high:.6g}]  share {share:.3g}")
+            if c.sampled is not None:
+                sm = c.sampled
+                print(f"      sampled estimate {sm.estimate:.6g} +- {sm.stderr / sm.estimate:.3%}"
+                      f" (1 s.e.; {sm.draws:,} draws within {sm.primary}, "
+                      f"{sm.accepted / sm.draws:.1%} in budget; included in the time above)")
         c2 = space.count(max_flops=x_mid, max_params=p_mid, time_limit=10.0)
         print(f"    two metrics with 10 s: gap {c2.gap:.3%} in {c2.seconds:.2f} s")
         h, t_h = timed(lambda s=space: s.histogram("flops", 50), args.repeats, "hist")
@@ -205,6 +213,10 @@ def main() -> None:
                 print(f"  check ({lb}): share from {args.check_n:,} weighted raw samples "
                       f"{r:.6f} +- {se:.6f}; certified [{lo:.6f}, {hi:.6f}]; distance "
                       f"{z:.2f} se ({dt:.1f} s for both)")
+                if c.sampled is not None:
+                    e, e_se = c.sampled.estimate / c.total, c.sampled.stderr / c.total
+                    print(f"    the count's sampled estimate {e:.6f} +- {e_se:.6f}: "
+                          f"{(e - r) / math.hypot(se, e_se):+.2f} combined se from the check")
 
 if __name__ == "__main__":
     main()
