@@ -125,7 +125,7 @@ def count(space, *, convention: Any = "seed", tol: float = 1e-3, time_limit: flo
     if c.exact or samples == 0 or c.high - c.low <= tol * max(c.low, 1):
         return c
     t = time.perf_counter()
-    est = estimate_count(chain, cons, int(samples), seed)
+    est = estimate_count(chain, cons, int(samples), seed, lower=c.detail.get("lower_set"))
     return dataclasses.replace(c, sampled=est, seconds=c.seconds + time.perf_counter() - t)
 
 

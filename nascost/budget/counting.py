@@ -481,6 +481,7 @@ def _bucketed(chain, ext, red, tol, time_limit, t0):
     first = True
     while True:
         t_pass = time.perf_counter()
+        lower = None
         low = 0.0
         high = 0.0
         exact = True
@@ -504,6 +505,12 @@ def _bucketed(chain, ext, red, tol, time_limit, t0):
             v_lo = vals[0]
             v_hi = vals[0] if same else vals[1]
             exact &= same and all(mg == 0.0 for _, mg in v_lo)
+            if len(groups) == 1 and len(gterms) == 1 and gterms[0][0] > 0:
+                # max bounds only: the lower bound counts one set, the paths whose rounded-up
+                # costs fit (a control variate for a sampled estimate)
+                lower = {"dims": list(dims), "widths": list(widths),
+                         "point": [int(gterms[0][1][m]) for m in dims],
+                         "count": v_lo[0][0], "margin": v_lo[0][1]}
             for t, (sign, _) in enumerate(gterms):
                 # rounded up within the point: surely in; rounded down outside: surely out
                 a = v_lo[t][0] * (1 - v_lo[t][1])
@@ -528,6 +535,7 @@ def _bucketed(chain, ext, red, tol, time_limit, t0):
                         "low": low_i, "high": high_i, "seconds": round(dt, 4)})
         first = False
         best = (low_i, high_i, exact and low_i == high_i)
+        best_lower = lower
         if best[2] or high_i - low_i <= tol * max(low_i, 1):
             break
         # the next widths: every metric's band down to an equal share of the allowed gap
@@ -567,7 +575,7 @@ def _bucketed(chain, ext, red, tol, time_limit, t0):
                 pl["band"] = [b_ * w2 / w for b_, w, w2 in zip(pl["band"], old, new[key],
                                                                  strict=True)]
             pl["widths"] = new[key]
-    return best, history
+    return best, history, best_lower
 
 
 # -- public entry points -----------------------------------------------------------------------
@@ -586,9 +594,9 @@ def count(chain: Chain, cons: dict, tol: float = 1e-3, time_limit: float = 1.0) 
     n = _count_exact(chain, ext, red)
     if n is not None:
         return Count(n, n, True, chain.total, "exact-dp", time.perf_counter() - t0)
-    (low, high, exact), hist = _bucketed(chain, ext, red, tol, time_limit, t0)
+    (low, high, exact), hist, lower = _bucketed(chain, ext, red, tol, time_limit, t0)
     return Count(low, high, exact, chain.total, "bucketed-dp", time.perf_counter() - t0,
-                 {"passes": hist})
+                 {"passes": hist, "lower_set": lower})
 
 
 @dataclass(frozen=True)

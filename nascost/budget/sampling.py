@@ -143,14 +143,17 @@ class Proposal:
         return at(hi) - at(lo - 1)
 
     def draw(self, seed: int, index0: int, lo_w: np.ndarray, hi_w: np.ndarray,
-             cons: dict | None = None):
+             cons: dict | None = None, cost: np.ndarray | None = None):
         """(genes (n, n_genes), exact costs (n, 4), alive (n,) bool) of draws index0 ..
         index0 + n - 1 with bucketed cost in [lo_w[i], hi_w[i]]. With ``cons`` (the exact
         budget, {metric: (min, max)}), a draw stops as soon as its prefix cannot meet the
         bounds of the other metrics than this proposal's (alive False: it would be rejected;
         its genes and costs are not filled). The kernel
-        runs DRAW_BATCH at a time: its scratch, the rows picked per segment, stays bounded."""
+        runs DRAW_BATCH at a time: its scratch, the rows picked per segment, stays bounded.
+        ``cost`` replaces the chain's row costs summed into the returned costs (columns of
+        the bounded metrics must stay those of the chain: the early checks read them)."""
         c = self.chain
+        row_cost = c.cost if cost is None else cost
         n = lo_w.shape[0]
         genes = np.zeros((n, c.n_genes), dtype=np.uint8)
         cost = np.empty((n, 4), dtype=np.int64)
@@ -163,7 +166,7 @@ class Proposal:
         for a in range(0, n, DRAW_BATCH):
             z = min(n, a + DRAW_BATCH)
             sample_paths(np.uint64(seed), np.int64(index0 + a), c.n_seg, c.in_ptr, c.r_out,
-                         self.q, c.cost, self.tab_off, self.tab_lo, self.tab_hi, self.tab,
+                         self.q, row_cost, self.tab_off, self.tab_lo, self.tab_hi, self.tab,
                          lo_w[a:z], hi_w[a:z], c.set_genes, c.set_n, c.r_vals, chk, c_lo,
                          c_hi, c_min, c_max, genes[a:z], cost[a:z], alive[a:z])
         return genes, cost, alive.astype(bool)
@@ -379,14 +382,21 @@ class Sampled:
     draws: int
     accepted: int
     primary: str
+    control: bool = False  # the draws estimated only the count beyond the DP's lower set
 
 
-def estimate_count(chain: Chain, cons: dict, n: int, seed: int = 0) -> Sampled | None:
+def estimate_count(chain: Chain, cons: dict, n: int, seed: int = 0,
+                   lower: dict | None = None) -> Sampled | None:
     """The count within the budget estimated from n draws of the exact uniform proposal of
     sample_within: the proposal's total weight W (exact DP) times the share of draws that
     meet the budget, unbiased, with the binomial standard error. None when the budget is
     empty or unbounded. Not certified: it complements the certified bounds where they are
-    wide (several bounded metrics)."""
+    wide (several bounded metrics).
+
+    ``lower`` (Count.detail["lower_set"], max bounds only) is the set a certified lower bound
+    counted: the L paths whose reduced costs, bucketed and rounded up, fit. It lies within the
+    budget, so the count is L plus the in-budget draws outside it, times W / n: the draws
+    then only estimate the band between the bounds, a far smaller variance."""
     n = int(n)
     if n <= 0:
         raise ValueError(f"the number of draws must be >= 1. Got {n}.")
@@ -402,15 +412,36 @@ def estimate_count(chain: Chain, cons: dict, n: int, seed: int = 0) -> Sampled |
     total = prop.weight(lo_w, hi_w)
     if total <= 0:
         return Sampled(0.0, 0.0, 0, 0, METRICS[primary])
+    free = [m for m in range(4) if m not in cons]
+    use = lower is not None and len(lower["dims"]) <= len(free)
+    cost = None
+    if use:  # the rounded-up bucket sums ride in the columns of metrics the budget leaves free
+        cost = chain.cost.copy()
+        for j, (m, w) in enumerate(zip(lower["dims"], lower["widths"], strict=True)):
+            cost[:, free[j]] = -(-ext.reduced[:, m] // w)
+        cost = np.ascontiguousarray(cost)
+        cost.setflags(write=False)  # the chain's costs are read-only: one kernel signature
     accepted = 0
+    beyond = 0
     for a in range(0, n, DRAW_BATCH):
-        m = min(n, a + DRAW_BATCH) - a
-        _, cost, alive = prop.draw(int(seed), a, np.full(m, lo_w, dtype=np.int64),
-                                   np.full(m, hi_w, dtype=np.int64), cons)
-        accepted += int(np.count_nonzero(alive & _in_budget(cost, cons)))
-    share = accepted / n
-    return Sampled(total * share, total * math.sqrt(share * (1 - share) / n), n, accepted,
-                   METRICS[primary])
+        m_ = min(n, a + DRAW_BATCH) - a
+        _, c, alive = prop.draw(int(seed), a, np.full(m_, lo_w, dtype=np.int64),
+                                np.full(m_, hi_w, dtype=np.int64), cons, cost=cost)
+        ok = alive & _in_budget(c, cons)
+        accepted += int(np.count_nonzero(ok))
+        if use:
+            inside = ok.copy()
+            for j, (w, pt) in enumerate(zip(lower["widths"], lower["point"], strict=True)):
+                inside &= c[:, free[j]] <= pt // w
+            beyond += int(np.count_nonzero(ok & ~inside))
+    if use:
+        share = beyond / n
+        est = lower["count"] + total * share
+    else:
+        share = accepted / n
+        est = total * share
+    return Sampled(est, total * math.sqrt(share * (1 - share) / n), n, accepted,
+                   METRICS[primary], use)
 
 
 def mutate(chain: Chain, genes: np.ndarray, rate: float, seed: int, cons: dict,

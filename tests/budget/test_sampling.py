@@ -190,6 +190,42 @@ def test_sampled_count_estimate_is_unbiased(nb201, budget):
     assert one.estimate == int(in_budget(cost, max_params=400_000).sum())
 
 
+@pytest.mark.parametrize("buckets", [16, 64])
+def test_sampled_estimate_with_the_lower_set_as_control(buckets):
+    """Given the set a certified lower bound counted (rounded-up buckets that fit), the
+    draws only estimate the band beyond it: still unbiased, with a smaller error."""
+    from nascost.budget import chain_of
+    from nascost.budget import counting as C
+    from nascost.budget.budget import parse_budget
+
+    space = depth_space()
+    ref, cost = brute(space)
+    budget = {"max_flops": int(np.quantile(cost[:, 2], 0.6)),
+              "max_params": int(np.quantile(cost[:, 0], 0.7))}
+    truth = int(in_budget(cost, **budget).sum())
+    chain = chain_of(space)
+    cons = parse_budget(budget)
+    ext = C.extremes_for(chain)
+    red = C._reduce(cons, ext)
+    dims = sorted(red)
+    point = [red[m][1] for m in dims]
+    widths = [C.choose_width(ext.reduced[:, m], p, buckets)
+              for m, p in zip(dims, point, strict=True)]
+    low, _ = C.window_count(chain, ext.reduced, dims, widths, point, True)
+    assert 0.5 * truth < low < truth  # a lower bound, not the count
+    lower = {"dims": dims, "widths": widths, "point": point, "count": low, "margin": 0.0}
+    cv = SM.estimate_count(chain, cons, 200_000, seed=1, lower=lower)
+    plain = SM.estimate_count(chain, cons, 200_000, seed=1)
+    assert cv.control and not plain.control
+    assert abs(cv.estimate - truth) <= 5 * cv.stderr, (cv, truth)
+    assert 0 < cv.stderr < plain.stderr
+    small = [SM.estimate_count(chain, cons, 1000, seed=s, lower=lower) for s in range(40)]
+    est = np.array([s.estimate for s in small])
+    se = np.mean([s.stderr for s in small])
+    assert 0.6 < est.std() / se < 1.5
+    assert abs(est.mean() - truth) <= 5 * se / math.sqrt(len(small))
+
+
 def test_sampled_estimate_counts_canonical_candidates():
     space = depth_space()
     ref, cost = brute(space)
@@ -210,8 +246,12 @@ def test_count_adds_a_sampled_estimate_where_bounds_stay_wide():
     assert c.sampled.draws == nascost.budget.SAMPLES and c.sampled.primary in METRIC_NAMES
     s = c.sampled
     assert c.low - 5 * s.stderr <= s.estimate <= c.high + 5 * s.stderr
+    assert s.control  # max bounds only: the draws estimate the band beyond the lower set
     assert c.low <= c.estimate <= c.high and c.stderr == s.stderr
-    assert c.stderr < 0.01 * c.estimate  # 262,144 draws: a fraction of the certified gap
+    assert c.stderr < 0.003 * c.estimate  # 262,144 draws: a small fraction of the gap
+    box = space.count(max_flops="600M", min_flops="300M", max_params="6M", time_limit=0.3)
+    assert box.sampled is not None and not box.sampled.control  # a min bound: plain draws
+    assert box.low - 5 * box.stderr <= box.sampled.estimate <= box.high + 5 * box.stderr
     off = space.count(max_flops="400M", max_params="5M", time_limit=0.3, samples=0)
     assert off.sampled is None and off.stderr is None
     one = space.count(max_flops="400M")  # within tol: no draws
