@@ -29,8 +29,13 @@ def parse_count(text: str | int | float, what: str = "value") -> int:
 
 
 def format_count(n: int | float, digits: int = 4) -> str:
-    """412300000 -> '412.3M'; small numbers stay as they are."""
+    """412300000 -> '412.3M'; small numbers stay as they are; from 1e18 (counts of
+    candidates) scientific: 5.44e20. parse_count reads every form back."""
     n = float(n)
+    if abs(n) >= 1e18:
+        mant, _, exp = f"{n:.{max(digits - 1, 0)}e}".partition("e")
+        mant = mant.rstrip("0").rstrip(".")
+        return f"{mant}e{int(exp)}"
     for suffix, scale in (("P", 1e15), ("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)):
         if abs(n) >= scale:
             v = n / scale
