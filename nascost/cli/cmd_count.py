@@ -26,13 +26,12 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    from nascost.budget import SAMPLES
     from nascost.budget.budget import describe_budget, parse_budget
     from nascost.units import format_count
 
     space = load(args.space)
     budget = budget_of(args)
-    from nascost.budget import SAMPLES
-
     samples = SAMPLES if args.samples is None else args.samples
     c = space.count(**budget, convention=args.convention, tol=args.tol,
                     time_limit=args.time_limit, samples=samples, seed=args.seed)
@@ -43,14 +42,16 @@ def run(args) -> int:
         print(f"count: {c.low:,}  (exact, {c.method}; {lo:.4g} of the {c.total:,} valid "
               f"canonical candidates)")
     else:
-        print(f"count: {c.low:,} .. {c.high:,}  (certified bounds, gap {c.gap:.3%}; about "
-              f"{format_count(c.estimate)}, {lo:.4g} .. {hi:.4g} of the {c.total:,} valid "
-              f"canonical candidates)")
-        sm = c.sampled
-        if sm is not None and sm.draws:
+        sm = c.sampled if c.sampled is not None and c.sampled.draws else None
+        mid = "" if sm else f"about {format_count(c.estimate)}, "
+        print(f"count: {c.low:,} .. {c.high:,}  (certified bounds, gap {c.gap:.3%}; {mid}"
+              f"{lo:.4g} .. {hi:.4g} of the {c.total:,} valid canonical candidates)")
+        if sm:
+            how = ("only the band between the bounds" if sm.control
+                   else "the whole budget")
             print(f"estimate: {format_count(c.estimate)} +- {c.stderr / max(c.estimate, 1):.3%} "
                   f"(1 s.e., statistical, not certified: {sm.draws:,} uniform draws within "
-                  f"the {sm.primary} budget, {sm.accepted / sm.draws:.1%} met the whole "
-                  f"budget)")
+                  f"the {sm.primary} budget measured {how}; {sm.accepted / sm.draws:.1%} "
+                  f"met the budget)")
     print(f"time: {c.seconds:.3f} s")
     return 0
