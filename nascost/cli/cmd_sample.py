@@ -3,6 +3,8 @@ space), written to Parquet (or CSV) with their metrics."""
 
 from __future__ import annotations
 
+import os
+
 from nascost.cli.args import add_space_arg, count_arg, load
 from nascost.cli.budget_args import add_budget, add_convention, budget_of
 from nascost.cli.results_args import one_line_errors
@@ -70,14 +72,20 @@ def run(args) -> int:
         {b"nascost": json.dumps(meta, sort_keys=True).encode(),
          b"nascost.space": space.to_json().encode()})
     out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix == ".parquet":
-        import pyarrow.parquet as pq
+    # written beside FILE, then renamed: an interrupted run never leaves a truncated FILE
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    try:
+        if out.suffix == ".parquet":
+            import pyarrow.parquet as pq
 
-        pq.write_table(table, out)
-    else:
-        import pyarrow.csv as pcsv
+            pq.write_table(table, tmp)
+        else:
+            import pyarrow.csv as pcsv
 
-        pcsv.write_csv(table, out)
+            pcsv.write_csv(table, tmp)
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
     what = describe_budget(parse_budget(budget))
     print(f"{space.name}: {genes.shape[0]:,} candidates, uniform within budget ({what}), "
           f"seed {args.seed}; {dt:.3f} s")

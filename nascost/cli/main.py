@@ -59,6 +59,9 @@ def main(argv: list[str] | None = None) -> int:
         msg = e.args[0] if isinstance(e, KeyError) and e.args else e
         print(f"nascost {args.command}: error: {msg}", file=sys.stderr)
         return 2
+    except OSError as e:  # disk full, I/O errors: one line, not a traceback
+        print(f"nascost {args.command}: error: {e}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("nascost: interrupted", file=sys.stderr)
         return 130

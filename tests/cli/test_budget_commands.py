@@ -131,3 +131,31 @@ def test_count_prints_a_sampled_estimate_for_wide_bounds(capsys):
     code, out, err = run(capsys, "count", "ofa-mbv3-w1.0", "--max-flops", "400M",
                          "--max-params", "5M", "--samples", "0", "--time-limit", "0.3")
     assert code == 0 and "estimate" not in out
+
+
+def test_sample_write_is_atomic(capsys, tmp_path, monkeypatch):
+    """A write that fails half way leaves neither a truncated FILE nor a temporary file, and
+    an existing FILE (--force) stays as it was."""
+    import pyarrow.parquet as pq_mod
+
+    out = tmp_path / "s.parquet"
+    code, _, err = run(capsys, "sample", "nb201-cifar10", "-n", "50", "--max-flops", "100M",
+                       "--out", out)
+    assert code == 0, err
+    before = out.read_bytes()
+    real = pq_mod.write_table
+
+    def broken(table, where, **kw):
+        real(table.slice(0, 5), where, **kw)  # some bytes reach the disk, then it fails
+        raise OSError("disk full")
+
+    monkeypatch.setattr(pq_mod, "write_table", broken)
+    code, _, err = run(capsys, "sample", "nb201-cifar10", "-n", "80", "--max-flops", "100M",
+                       "--out", out, "--force")
+    assert code != 0 and "disk full" in err
+    assert out.read_bytes() == before
+    fresh = tmp_path / "t.parquet"
+    code, _, err = run(capsys, "sample", "nb201-cifar10", "-n", "80", "--max-flops", "100M",
+                       "--out", fresh)
+    assert code != 0 and not fresh.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.parquet"]
