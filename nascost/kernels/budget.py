@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nascost.kernels.interpreter import CHUNK, run_one
+from nascost.kernels.interpreter import CHUNK, get_shapes, run_one, set_combination, set_shapes
 from nascost.kernels.jit import jit, jit_parallel, prange
 from nascost.rules import ops as O
 
@@ -51,16 +51,8 @@ def tabulate_live(ins, ex, aux, ow, n_regs, n_genes, i0, i1, cross_in, shapes, r
         for row in range(t * CHUNK, min(n_rows, (t + 1) * CHUNK)):
             s = row // n_comb
             c = row - s * n_comb
-            for k in range(cross_in.shape[0]):
-                r = cross_in[k]
-                regC[r] = shapes[s, k, 0]
-                regH[r] = shapes[s, k, 1]
-                regW[r] = shapes[s, k, 2]
-                regR[r] = shapes[s, k, 3]
-            v = c
-            for j in range(q - 1, -1, -1):
-                genes[read[j]] = np.uint8(v % rcards[j])
-                v //= rcards[j]
+            set_shapes(shapes, s, cross_in, regC, regH, regW, regR)
+            set_combination(c, read, rcards, genes)
             for j in range(q):
                 live[read[j]] = 0
             st, p, m, f, a = run_one(ins, ex, aux, ow, genes, regC, regH, regW, regR, fv, live,
@@ -70,12 +62,7 @@ def tabulate_live(ins, ex, aux, ow, n_regs, n_genes, i0, i1, cross_in, shapes, r
             res[row, 2] = m
             res[row, 3] = f
             res[row, 4] = a
-            for k in range(cross_out.shape[0]):
-                r = cross_out[k]
-                out_shapes[row, k, 0] = regC[r]
-                out_shapes[row, k, 1] = regH[r]
-                out_shapes[row, k, 2] = regW[r]
-                out_shapes[row, k, 3] = regR[r]
+            get_shapes(out_shapes, row, cross_out, regC, regH, regW, regR)
             for j in range(q):
                 out_live[row, j] = live[read[j]]
 

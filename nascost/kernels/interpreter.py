@@ -318,6 +318,37 @@ def run_one(ins, ex, aux, ow, genes, regC, regH, regW, regR, fv, live, track, re
 
 
 @jit
+def set_shapes(shapes, s, cross, regC, regH, regW, regR):
+    """Registers cross[k] take the shape shapes[s, k] (C, H, W, rank): a segment's input."""
+    for k in range(cross.shape[0]):
+        r = cross[k]
+        regC[r] = shapes[s, k, 0]
+        regH[r] = shapes[s, k, 1]
+        regW[r] = shapes[s, k, 2]
+        regR[r] = shapes[s, k, 3]
+
+
+@jit
+def get_shapes(out, row, cross, regC, regH, regW, regR):
+    """out[row, k] takes the shape of register cross[k]: a segment's output."""
+    for k in range(cross.shape[0]):
+        r = cross[k]
+        out[row, k, 0] = regC[r]
+        out[row, k, 1] = regH[r]
+        out[row, k, 2] = regW[r]
+        out[row, k, 3] = regR[r]
+
+
+@jit
+def set_combination(c, which, cards, genes):
+    """Genes which[j] take combination c of their cards (the last varies fastest)."""
+    v = c
+    for j in range(which.shape[0] - 1, -1, -1):
+        genes[which[j]] = np.uint8(v % cards[j])
+        v //= cards[j]
+
+
+@jit
 def _bcast(x, y):
     if x == y:
         return x, True

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nascost.kernels.interpreter import LIMIT, run_one
+from nascost.kernels.interpreter import LIMIT, get_shapes, run_one, set_combination, set_shapes
 from nascost.kernels.jit import jit, jit_parallel, prange
 from nascost.program.program import Program
 from nascost.program.segments import Segment, planned_groups, segment, segment_arrays
@@ -60,21 +60,12 @@ def _tabulate(ins, ex, aux, ow, n_regs, n_genes, i0, i1, cross_in, states, carri
     live = np.zeros(1, np.uint8)
     rec = np.zeros((1, 1), np.int64)
     genes = np.zeros(n_genes, np.uint8)
-    q = seg_genes.shape[0]
     for s in range(n_states):
         for j in range(carried_in.shape[0]):
             genes[carried_in[j]] = np.uint8(state_genes[s, j])
         for c in range(n_comb):
-            for k in range(cross_in.shape[0]):
-                r = cross_in[k]
-                regC[r] = states[s, k, 0]
-                regH[r] = states[s, k, 1]
-                regW[r] = states[s, k, 2]
-                regR[r] = states[s, k, 3]
-            v = c
-            for j in range(q - 1, -1, -1):
-                genes[seg_genes[j]] = np.uint8(v % cards[j])
-                v //= cards[j]
+            set_shapes(states, s, cross_in, regC, regH, regW, regR)
+            set_combination(c, seg_genes, cards, genes)
             st, p, m, f, a = run_one(ins, ex, aux, ow, genes, regC, regH, regW, regR, fv, live,
                                      False, rec, False, i0, i1)
             row = s * n_comb + c
@@ -83,12 +74,7 @@ def _tabulate(ins, ex, aux, ow, n_regs, n_genes, i0, i1, cross_in, states, carri
             res[row, 2] = m
             res[row, 3] = f
             res[row, 4] = a
-            for k in range(cross_out.shape[0]):
-                r = cross_out[k]
-                out_shapes[row, k, 0] = regC[r]
-                out_shapes[row, k, 1] = regH[r]
-                out_shapes[row, k, 2] = regW[r]
-                out_shapes[row, k, 3] = regR[r]
+            get_shapes(out_shapes, row, cross_out, regC, regH, regW, regR)
             for j in range(carried_out.shape[0]):
                 out_genes[row, j] = genes[carried_out[j]]
 
