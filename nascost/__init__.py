@@ -28,11 +28,20 @@ _LAZY = {
 }
 
 
+# subpackages, importable as attributes (nascost.export.to_torch after `import nascost`)
+_SUBPACKAGES = {"analytics", "budget", "export", "io", "kernels", "program", "reference",
+                "rules", "space", "spaces", "units"}
+
+
 def __getattr__(name: str):
     if name in _LAZY:
         import importlib
 
         return getattr(importlib.import_module(_LAZY[name]), name)
+    if name in _SUBPACKAGES:
+        import importlib
+
+        return importlib.import_module(f"nascost.{name}")
     raise AttributeError(f"module 'nascost' has no attribute {name!r}")
 
 

@@ -78,9 +78,15 @@ def _require_ids(space: Space) -> None:
 
 
 def ids_to_genes(space: Space, ids: Any) -> np.ndarray:
-    """Genes rows for mixed-radix ids (vectorised)."""
-    _require_ids(space)
+    """Genes rows for mixed-radix ids (vectorised; the last gene varies fastest). Any id
+    below min(size, 2**64): a space larger than that names its first 2**64 candidates by
+    id, as ``--ids`` does."""
     arr = np.atleast_1d(np.asarray(ids))
+    if arr.dtype == object and all(isinstance(v, int) for v in arr.ravel().tolist()):
+        big = max(arr.ravel().tolist())
+        if big >= 2**64:
+            raise ValueError(f"id {big} does not fit in 64 bits: ids name the first 2**64 "
+                             "candidates at most")
     if arr.dtype.kind not in "iu":
         raise TypeError(f"ids must be integers. Got dtype {arr.dtype}.")
     if arr.dtype.kind == "i" and arr.size and arr.min() < 0:

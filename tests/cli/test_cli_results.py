@@ -109,6 +109,17 @@ def test_query_formats(scored, capsys):
     assert code == 2 and "--max-flops: cannot read '12Q'" in err
 
 
+def test_query_sort_descending_as_a_separate_argument(scored, capsys):
+    # `--sort -params`: argparse alone would read "-params" as an option
+    want = nascost.query(scored, max_flops="150M").column("params").to_numpy()
+    for argv in (["--sort", "-params"], ["--sort=-params"]):
+        code, out, err = run(capsys, "query", scored, "--max-flops", "150M", "--top", "3",
+                             "--format", "json", *argv)
+        assert code == 0, err
+        got = [json.loads(x)["params"] for x in out.strip().splitlines()]
+        assert got == sorted(want.tolist(), reverse=True)[:3]
+
+
 def test_query_of_a_missing_directory(tmp_path, capsys):
     code, out, err = run(capsys, "query", tmp_path / "none")
     assert code == 2 and "no results at" in err

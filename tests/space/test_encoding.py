@@ -59,6 +59,29 @@ def test_id_range_odometer_matches_ids_to_genes():
     np.testing.assert_array_equal(out, space.ids_to_genes(np.arange(start, start + 5000)))
 
 
+def test_ids_of_a_space_larger_than_2_64_name_its_first_candidates(tmp_path):
+    """mbv2-style has 3.2e23 candidates: ids below 2**64 decode (as --ids scores them);
+    genes_to_ids still refuses (a candidate's id may not fit)."""
+    from nascost.io.reader import open_results
+    from nascost.io.writer import write_dataset
+
+    space = nascost.load_space("mbv2-style")
+    assert not space.has_ids
+    ids = np.array([0, 5, 10**18, 2**64 - 1], dtype=np.uint64)
+    genes = space.ids_to_genes(ids)
+    for i, row in zip(ids, genes, strict=True):
+        assert _python_id(space.cardinalities, row) == int(i)
+    write_dataset(space, tmp_path / "r", ids="1000000000000000000:1000000000000000003")
+    tab = open_results(tmp_path / "r").to_table().sort_by("id")
+    got = np.stack([tab.column(n).to_numpy() for n in space.gene_names], axis=1)
+    np.testing.assert_array_equal(got, space.ids_to_genes(np.arange(3, dtype=np.uint64)
+                                                          + np.uint64(10**18)))
+    with pytest.raises(ValueError, match="more than a uint64 id"):
+        space.genes_to_ids(genes)
+    with pytest.raises(ValueError, match="does not fit in 64 bits"):
+        space.ids_to_genes([2**64])
+
+
 def test_out_of_range_gene_names_row_and_gene():
     space = _chain()
     genes = space.sample(5, seed=1)
