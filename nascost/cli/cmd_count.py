@@ -44,7 +44,13 @@ def run(args) -> int:
     else:
         sm = c.sampled if c.sampled is not None and c.sampled.draws else None
         mid = "" if sm else f"about {format_count(c.estimate)}, "
-        print(f"count: {c.low:,} .. {c.high:,}  (certified bounds, gap {c.gap:.3%}; {mid}"
+        if c.low == 0:
+            gap = "no certified lower bound yet"
+        elif c.gap > 10:
+            gap = f"high is {c.high / c.low:.3g} times low"
+        else:
+            gap = f"gap {c.gap:.3%}"
+        print(f"count: {c.low:,} .. {c.high:,}  (certified bounds, {gap}; {mid}"
               f"{lo:.4g} .. {hi:.4g} of the {c.total:,} valid canonical candidates)")
         if sm:
             how = ("only the band between the bounds" if sm.control

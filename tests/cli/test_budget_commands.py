@@ -159,3 +159,19 @@ def test_sample_write_is_atomic(capsys, tmp_path, monkeypatch):
                        "--out", fresh)
     assert code != 0 and not fresh.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.parquet"]
+
+
+def test_count_says_when_the_certified_bounds_are_far_apart(capsys):
+    # three bounded metrics in a short time: the lower bound is far below the upper one;
+    # the line says so instead of printing a gap of millions of percent
+    import re
+
+    code, out, err = run(capsys, "count", "ofa-mbv3-w1.0", "--max-flops", "400M",
+                         "--max-params", "5M", "--max-macs", "190M", "--time-limit", "0.2",
+                         "--samples", "20k")
+    assert code == 0, err
+    line = next(x for x in out.splitlines() if x.startswith("count:"))
+    gaps = [float(g.replace(",", "")) for g in re.findall(r"gap ([\d,.]+)%", line)]
+    assert all(g <= 1000 for g in gaps), line
+    assert gaps or "times low" in line or "no certified lower bound yet" in line
+    assert "estimate: " in out
