@@ -2,7 +2,7 @@
 softmax per gene, and the exact expected FLOPs ``space.expected_cost(probs)["flops"]`` as a
 torch expression, so that autograd carries the budget into the architecture gradient.
 
-    python examples/darts_relaxation.py --space nb201-cifar10 --max-flops 100M --steps 100
+    python examples/darts_relaxation.py --space nb201-cifar10 --max-flops 100M --steps 60
 
 Loss = -(stand-in utility of the mixed ops) + penalty * relu(E[flops] / budget - 1). After
 optimising, the argmax architecture is derived; if it is over the budget (a discrete pick
@@ -41,7 +41,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--space", default="nb201-cifar10")
     ap.add_argument("--max-flops", default="100M")
-    ap.add_argument("--steps", type=int, default=100)
+    ap.add_argument("--steps", type=int, default=60)
     ap.add_argument("--lr", type=float, default=0.2)
     ap.add_argument("--penalty", type=float, default=2.0)
     ap.add_argument("--rounds", type=int, default=6, help="penalty doublings at most")

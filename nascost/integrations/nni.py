@@ -28,7 +28,7 @@ from nascost.integrations.budget import COST_METRICS, BudgetCheck
 from nascost.integrations.extras import install_hint, require
 from nascost.integrations.genes import options, row_from_values
 
-__all__ = ["NasCostProfiler", "genes_of", "mutables"]
+__all__ = ["NasCostProfiler", "expectation_penalty", "genes_of", "mutables"]
 
 try:  # NNI's base class where NNI is installed; the mapping below works without it
     from nni.nas.profiler import Profiler as _Profiler
@@ -77,3 +77,48 @@ class NasCostProfiler(_Profiler):
     def profile(self, sample: Mapping[str, Any]) -> float:
         s = self.check.score(self.genes(sample))
         return float(s[self.metric][0]) if int(s["status"][0]) == 0 else float("inf")
+
+    def expected(self, distributions: Mapping[str, Mapping[Any, Any]]):
+        """The exact expected metric when each gene's value is drawn from
+        ``distributions[label]`` ({value: probability}, as NNI's one-shot strategies give
+        them; torch tensors stay differentiable), genes independent
+        (``space.expected_cost``); a candidate that cannot be built counts 0."""
+        probs = []
+        opts = options(self.space)
+        for j, name in enumerate(self.space.gene_names):
+            label = self.labels.get(name, name)
+            if label not in distributions:
+                raise KeyError(f"distributions lack gene {name!r} (label {label!r})")
+            dist = distributions[label]
+            row = [dist.get(v, 0.0) for v in opts[name]]
+            unknown = [v for v in dist if v not in opts[name]]
+            if unknown:
+                raise ValueError(f"distributions[{label!r}]: {unknown} are not choices of gene "
+                                 f"{name!r} ({self.space.choices[j]})")
+            probs.append(_stack(row))
+        return self.space.expected_cost(probs, convention=self.check.convention)[self.metric]
+
+
+def _stack(row: list):
+    """A probability vector: a torch tensor where any entry is one, else numpy."""
+    if any(type(p).__module__.startswith("torch") for p in row):
+        import torch
+
+        like = next(p for p in row if type(p).__module__.startswith("torch"))
+        return torch.stack([p if type(p).__module__.startswith("torch")
+                            else torch.as_tensor(float(p), dtype=like.dtype) for p in row])
+    return np.asarray(row, dtype=np.float64)
+
+
+def expectation_penalty(profiler: NasCostProfiler, baseline: float, scale: float = 1.0,
+                        **kwargs: Any):
+    """NNI's one-shot ``ProfilerPenalty`` on the exact expected metric of the architecture
+    distributions (``forward(loss, distributions) -> (loss, details)``): a differentiable
+    budget penalty for DARTS-style strategies; kwargs: ``nonlinear``, ``aggregate``."""
+    from nni.nas.oneshot.pytorch.profiler import ProfilerPenalty
+
+    class _Penalty(ProfilerPenalty):
+        def profile(self, sample):
+            return self.profiler.expected(sample)
+
+    return _Penalty(profiler, baseline, scale, **kwargs)

@@ -13,7 +13,7 @@ import torch
 from tiny_spaces import grouped_space  # tests/integrations is on sys.path
 
 import nascost
-from nascost.integrations.nni import NasCostProfiler, genes_of, mutables
+from nascost.integrations.nni import NasCostProfiler, expectation_penalty, genes_of, mutables
 
 with warnings.catch_warnings():  # NNI 3.0 warns that it has not seen torch 2.13's modules
     warnings.simplefilter("ignore")
@@ -102,3 +102,33 @@ def test_labels_map_renamed_decisions():
     assert profiler.genes(sample).tolist() == [1, 1, 1]
     with pytest.raises(ValueError, match="metric must be one of"):
         NasCostProfiler(None, space, "latency")
+
+
+def test_expected_metric_and_one_shot_penalty():
+    space, model_space = tiny_space(), TinyNet()
+    profiler = NasCostProfiler(model_space, space, "flops")
+    sample: dict = {}
+    model_space.random(memo=sample, random_state=np.random.RandomState(3))
+    one_hot = {label: {value: 1.0} for label, value in sample.items()}
+    assert profiler.expected(one_hot) == pytest.approx(profiler.profile(sample), rel=1e-12)
+    # uniform distributions: the mean over all 12 candidates, enumerated
+    uniform = {name: {v: 1 / len(c) for v in c}
+               for name, c in zip(space.gene_names, space.choices, strict=True)}
+    every = np.array(np.meshgrid(*[range(len(c)) for c in space.choices],
+                                 indexing="ij")).reshape(3, -1).T.astype(np.uint8)
+    mean = space.score(every).column("flops").to_numpy().mean()
+    assert profiler.expected(uniform) == pytest.approx(mean, rel=1e-12)
+    # torch: differentiable, through NNI's own ProfilerPenalty
+    logits = {name: torch.zeros(len(c), dtype=torch.float64, requires_grad=True)
+              for name, c in zip(space.gene_names, space.choices, strict=True)}
+    dists = {name: dict(zip(c, torch.softmax(logits[name], 0), strict=True))
+             for name, c in zip(space.gene_names, space.choices, strict=True)}
+    penalty = expectation_penalty(profiler, baseline=mean / 2, nonlinear="positive")
+    loss, details = penalty(torch.tensor(0.0, dtype=torch.float64), dists)
+    assert float(details["penalty"].detach()) == pytest.approx(mean, rel=1e-12)
+    loss.backward()
+    # a wider layer costs more: the gradient pushes width's logits towards 8
+    g = logits["width"].grad
+    assert g[0] < g[1] < g[2]
+    with pytest.raises(ValueError, match="not choices of gene 'width'"):
+        profiler.expected({**uniform, "width": {12: 1.0}})
