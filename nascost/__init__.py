@@ -29,7 +29,8 @@ _LAZY = {
 
 
 # subpackages, importable as attributes (nascost.export.to_torch after `import nascost`)
-_SUBPACKAGES = {"analytics", "budget", "export", "io", "kernels", "program", "reference",
+_SUBPACKAGES = {"analytics", "budget", "export", "integrations", "io", "kernels", "program",
+                "reference",
                 "rules", "space", "spaces", "units"}
 
 
