@@ -30,8 +30,7 @@ _LAZY = {
 
 # subpackages, importable as attributes (nascost.export.to_torch after `import nascost`)
 _SUBPACKAGES = {"analytics", "budget", "export", "integrations", "io", "kernels", "program",
-                "reference",
-                "rules", "space", "spaces", "units"}
+                "reference", "rules", "space", "spaces", "units"}
 
 
 def __getattr__(name: str):
