@@ -149,12 +149,33 @@ def _has_tensor(x: Any) -> bool:
     return any(isinstance(leaf, TensorMeta) for leaf in pytree.tree_leaves(x))
 
 
+def _check_shared(node: fx.Node, traced: Traced, args: Any, kwargs: Any,
+                  owners: dict, path: str) -> None:
+    """A module with parameters called twice shares them; nascost layers own theirs."""
+    if node.op == "call_module":
+        keys = [id(p) for p in traced.modules[node.target].parameters()]
+    else:
+        keys = [a.name for a in pytree.tree_leaves((args, kwargs)) if isinstance(a, Param)]
+    for k in keys:
+        if k in owners:
+            n = sum(p.numel() for p in traced.modules[node.target].parameters()) if (
+                node.op == "call_module") else None
+            raise ImportFailed(
+                f"module {path or owners[k]} is called again (first by {owners[k]}) and shares "
+                f"its parameters{f' ({n:,})' if n else ''}: PyTorch counts shared weights once, "
+                "while each nascost layer owns its parameters. Give each call its own module "
+                "(the params then count twice) or import the model without the shared call")
+    for k in keys:
+        owners[k] = path or str(node.target)
+
+
 def convert(traced: Traced, table: dict, batch: int) -> tuple[Ctx, str]:
     """The spec's layers for the traced graph and the value the model returns."""
     ctx = Ctx(batch)
     env: dict[fx.Node, Any] = {}
     seen_input = False
     output: Any = None
+    owners: dict[int, str] = {}  # parameter id / name -> the layer path that used it first
     for node in traced.graph.nodes:
         res = traced.results.get(node)
         ctx.node, ctx.result = node, res
@@ -181,6 +202,7 @@ def convert(traced: Traced, table: dict, batch: int) -> tuple[Ctx, str]:
         args = pytree.tree_map(lambda a: env[a] if isinstance(a, fx.Node) else a, node.args)
         kwargs = pytree.tree_map(lambda a: env[a] if isinstance(a, fx.Node) else a, node.kwargs)
         ctx.path = path
+        _check_shared(node, traced, args, kwargs, owners, path)
         if node.op == "call_module":
             mod = traced.modules[node.target]
             rule = table.get(type(mod))

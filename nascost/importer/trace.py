@@ -8,6 +8,7 @@ branches on the example input) gives an ATen graph that the same rule table read
 from __future__ import annotations
 
 import linecache
+from pathlib import Path
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,6 +72,8 @@ def source_line(node: fx.Node) -> str:
     """'file.py:12: x = torch.fft.fft(x)' for a traced node, or '' where unknown."""
     trace = node.meta.get("stack_trace") or ""
     lines = [ln.strip() for ln in trace.strip().splitlines() if ln.strip().startswith("File ")]
+    torch_dir = str(Path(torch.__file__).parent)
+    lines = [ln for ln in lines if torch_dir not in ln]  # the user's code, not torch's
     if not lines:
         return ""
     last = lines[-1]  # File "path", line N, in fn
