@@ -7,9 +7,11 @@ branches on the example input) gives an ATen graph that the same rule table read
 
 from __future__ import annotations
 
+import contextlib
+import io
 import linecache
-from pathlib import Path
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -97,7 +99,10 @@ def _fx(model: torch.nn.Module, example: torch.Tensor, rule_classes: tuple) -> T
 
 
 def _export(model: torch.nn.Module, example: torch.Tensor) -> Traced:
-    ep = torch.export.export(model, (example,), strict=True)
+    # torch.export prints the graph it fails on; the ImportFailed message says what matters
+    sink = io.StringIO()
+    with contextlib.redirect_stderr(sink), contextlib.redirect_stdout(sink):
+        ep = torch.export.export(model, (example,), strict=True)
     sig = ep.graph_signature
     params = {**sig.inputs_to_parameters, **sig.inputs_to_buffers}
     results = {n: _meta(n.meta.get("val")) for n in ep.graph.nodes}

@@ -3,6 +3,7 @@ no nascost op fails with one error naming the module path, the op and the source
 
 from __future__ import annotations
 
+import importer_models as models  # tests/importer on sys.path
 import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
@@ -12,7 +13,6 @@ from nascost.importer import ImportFailed, from_torch
 from nascost.reference import count, resolve
 from nascost.rules.conventions import PRESETS
 from nascost.space.builder import SpaceBuilder
-import importer_models as models  # tests/importer on sys.path
 
 BATCH = 2
 

@@ -9,8 +9,8 @@ import torch
 import nascost
 from nascost.export import to_torch
 from nascost.reference import count
-from nascost.rules.conventions import PRESETS
 from nascost.rules import status
+from nascost.rules.conventions import PRESETS
 
 N_CANDIDATES = 2  # random candidates per space (every space: ~1 s per import on meta tensors)
 BATCH = 2
