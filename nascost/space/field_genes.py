@@ -181,6 +181,9 @@ def _match_fields(layers: list[dict], pattern: str, gene: str, problems: list[st
 
 def _set_field(node: dict, fs: ops.FieldSpec, gname: str, choices: tuple, path: str,
                problems: list[str], claimed: set) -> None:
+    if (id(node), fs.name) in claimed:
+        problems.append(f"gene {gname!r}: field {path} is already set by another gene")
+        return
     cur = node.get(fs.name, fs.default)
     if fs.kind == "pair" and _literal_pair(cur) is None or fs.kind != "pair" and (
             not isinstance(cur, int) or isinstance(cur, bool)):
@@ -191,9 +194,6 @@ def _set_field(node: dict, fs: ops.FieldSpec, gname: str, choices: tuple, path: 
     if bad:
         problems.append(f"gene {gname!r}: field {path} needs integers >= {fs.minimum}. "
                         f"Got {bad[0]!r}")
-        return
-    if (id(node), fs.name) in claimed:
-        problems.append(f"gene {gname!r}: field {path} is already set by another gene")
         return
     claimed.add((id(node), fs.name))
     ref = {"gene": gname}
