@@ -463,3 +463,19 @@ def getitem(ctx: Ctx, a: Any, idx: Any) -> Val:
 def rule_classes() -> tuple[type, ...]:
     """Module classes with a row: the tracer keeps them as leaves."""
     return tuple(t for t in TABLE if isinstance(t, type))
+
+
+def target_name(t: Any) -> str:
+    """How docs/import.md writes a row's target: nn.Conv2d, F.relu, torch.cat, Tensor.mean,
+    operator.add, aten.conv2d.default."""
+    if isinstance(t, str):
+        return "Tensor." + t.removeprefix("method:")
+    if isinstance(t, type):
+        return f"nn.{t.__name__}"
+    if isinstance(t, torch._ops.OpOverload):
+        return str(t)
+    if t in vars(operator).values() and getattr(operator, t.__name__, None) is t:
+        return f"operator.{t.__name__}"
+    if getattr(F, getattr(t, "__name__", ""), None) is t:
+        return f"F.{t.__name__}"
+    return f"torch.{t.__name__}"
