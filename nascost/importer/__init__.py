@@ -28,7 +28,8 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'nascost.importer' has no attribute {name!r}")
 
 
-def to_spec(model: Any, example_input: Any, *, name: str | None = None) -> dict:
+def to_spec(model: Any, example_input: Any, *, name: str | None = None,
+            tracer: str = "auto") -> dict:
     """The one-candidate space spec of ``model`` run on ``example_input`` (N, C, H, W)."""
     try:
         import torch
@@ -49,7 +50,7 @@ def to_spec(model: Any, example_input: Any, *, name: str | None = None) -> dict:
     was_training = model.training
     model.eval()
     try:
-        traced = trace(model, x, rule_classes())
+        traced = trace(model, x, rule_classes(), tracer)
     finally:
         model.train(was_training)
     ctx, out = convert(traced, TABLE, int(x.shape[0]))
@@ -66,18 +67,19 @@ def to_spec(model: Any, example_input: Any, *, name: str | None = None) -> dict:
 
 
 def from_torch(model: Any, example_input: Any, genes: Mapping[str, FieldGene] | None = None,
-               name: str | None = None):
+               name: str | None = None, *, tracer: str = "auto"):
     """A nascost Space for a PyTorch model: one candidate whose counts equal the model's,
     or, with ``genes`` (nascost.Gene on fields or blocks of the imported layers), a family.
 
     Layers are named after their module paths (``layer1.0.conv1``); functional calls after
     the module they run in plus the op (``layer1.0.add``). Anything without a rule raises
-    ImportFailed naming the module path, the op and the source line.
+    ImportFailed naming the module path, the op and the source line. ``tracer``: "auto"
+    (torch.fx, then torch.export where fx fails), "fx" or "export".
     """
     from nascost.space.field_genes import apply_field_genes
     from nascost.space.space import Space
 
-    spec = to_spec(model, example_input, name=name)
+    spec = to_spec(model, example_input, name=name, tracer=tracer)
     if genes:
         spec = apply_field_genes(spec, genes)
     return Space.from_spec(spec)

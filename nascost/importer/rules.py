@@ -331,7 +331,7 @@ def _alias(ctx: Ctx, x: Any, *args: Any, **kwargs: Any) -> Any:
     return _val(x)
 
 
-row("method:contiguous", aten.clone.default)(_alias)
+row("method:contiguous", aten.contiguous.default, aten.clone.default)(_alias)
 row(nn.Dropout, nn.Dropout2d, nn.AlphaDropout)(lambda ctx, m, x: _val(x))
 row(F.dropout, F.dropout2d, aten.dropout.default)(
     lambda ctx, input, *a, **k: _val(input))
@@ -458,6 +458,25 @@ def getitem(ctx: Ctx, a: Any, idx: Any) -> Val:
         return ctx.emit("crop", [x], suffix="crop", top=int(idx[2].start or 0),
                         left=int(idx[3].start or 0))
     raise Unsupported(f"indexes a tensor with {idx!r}; nascost has x[:, :, top:, left:] (crop)")
+
+
+@row(aten.slice.Tensor)
+def slice_aten(ctx: Ctx, input: Any, dim: int = 0, start: Any = None, end: Any = None,
+               step: int = 1) -> Val:
+    """torch.export writes x[:, :, top:, left:] as one slice per dimension."""
+    x = _val(input)
+    d = _dim(dim, x.rank)
+    size = ctx.result.shape
+    full = tuple(x.shape[i - 1] if i else size[0] for i in range(x.rank))
+    if step != 1 or (end is not None and end < full[d]):
+        raise Unsupported(f"slices dim {dim} [{start}:{end}:{step}]; nascost has "
+                          "x[:, :, top:, left:] (crop)")
+    if not start:
+        return x
+    if x.rank != 4 or d not in (2, 3):
+        raise Unsupported(f"slices dim {dim} from {start}; nascost crops dims 2 and 3")
+    return ctx.emit("crop", [x], suffix="crop", top=int(start) if d == 2 else 0,
+                    left=int(start) if d == 3 else 0)
 
 
 def rule_classes() -> tuple[type, ...]:

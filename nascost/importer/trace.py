@@ -109,8 +109,16 @@ def _export(model: torch.nn.Module, example: torch.Tensor) -> Traced:
     return Traced(ep.graph, {}, results, params, "export")
 
 
-def trace(model: torch.nn.Module, example: torch.Tensor, rule_classes: tuple) -> Traced:
-    """The model's graph: torch.fx first, torch.export where fx cannot trace the control flow."""
+def trace(model: torch.nn.Module, example: torch.Tensor, rule_classes: tuple,
+          tracer: str = "auto") -> Traced:
+    """The model's graph: torch.fx first, torch.export where fx cannot trace the control flow
+    (``tracer="fx"`` or ``"export"`` forces one)."""
+    if tracer not in ("auto", "fx", "export"):
+        raise ValueError(f"tracer must be 'auto', 'fx' or 'export'. Got {tracer!r} instead.")
+    if tracer == "export":
+        return _export(model, example)
+    if tracer == "fx":
+        return _fx(model, example, rule_classes)
     try:
         return _fx(model, example, rule_classes)
     except (fx.proxy.TraceError, TypeError, RuntimeError, AttributeError) as fx_err:

@@ -155,3 +155,30 @@ class SharedWeights(nn.Module):
 
     def forward(self, x):
         return self.shared(self.shared(x))
+
+
+class FunctionalForms(nn.Module):
+    """Functional calls with the model's own parameters, and the less common activations."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(torch.randn(8, 3, 3, 3))
+        self.b = nn.Parameter(torch.randn(8))
+        self.bn_w = nn.Parameter(torch.ones(8))
+        self.bn_b = nn.Parameter(torch.zeros(8))
+        self.register_buffer("mean", torch.zeros(8))
+        self.register_buffer("var", torch.ones(8))
+        self.fc_w = nn.Parameter(torch.randn(5, 8 * 2 * 2))
+        self.zero_path = nn.Conv2d(8, 8, 1, bias=False)
+
+    def forward(self, x):
+        x = F.conv2d(x, self.w, self.b, stride=1, padding=1)
+        x = F.batch_norm(x, self.mean, self.var, self.bn_w, self.bn_b, False)
+        x = F.hardtanh(x, 0.0, 6.0)
+        x = F.max_pool2d(x, 2)
+        x = x[:, :, 2:, 2:]                                  # crop: 6x6 -> 4x4
+        x = F.silu(x) + self.zero_path(x) * 0                # the zero op
+        x = torch.tanh(F.gelu(x)) * F.hardsigmoid(x)
+        x = F.avg_pool2d(x, 3, stride=1, padding=1, count_include_pad=False)
+        x = F.adaptive_avg_pool2d(x, 2)
+        return F.linear(x.flatten(1), self.fc_w)

@@ -146,3 +146,19 @@ def test_bad_example_input():
 def test_top_level_exports():
     assert nascost.from_torch is from_torch
     assert nascost.Gene is nascost.importer.Gene
+
+
+@pytest.mark.parametrize("make", [models.Functional, models.Shuffle, models.FunctionalForms])
+def test_torch_export_graph_imports_as_fx_does(make):
+    """The ATen rows (torch.export) give the same space counts as the fx rows."""
+    model = make().eval()
+    x = torch.randn(BATCH, 3, 12, 12)
+    via_fx = from_torch(model, x, tracer="fx")
+    via_export = from_torch(model, x, tracer="export")
+    assert via_export.spec["description"].endswith("(export)")
+    assert_same_counts(via_fx, via_export)
+    c = count(via_fx, [], batch=BATCH)
+    used = sum(p.numel() for n, p in model.named_parameters() if not n.startswith("unused"))
+    assert c["params"] == used
+    assert c["macs"] == torch_macs(model, x)
+    assert resolve(via_fx, []).layers[-1].out_shape == tuple(model(x).shape[1:])
