@@ -224,7 +224,7 @@ def _block_paths(layers: list[dict]) -> list[str]:
     seen: dict[str, None] = {}
     for n in layers:
         parts = n["name"].split(".")
-        for i in range(1, len(parts)):
+        for i in range(1, len(parts) + 1):  # module paths and the layers themselves
             seen.setdefault(".".join(parts[:i]), None)
     return list(seen)
 
@@ -247,6 +247,12 @@ def _wrap_block(root: list, path: str, when: dict, shapes: dict, problems: list[
                         "in execution order")
         return
     run = lst[idx[0]:idx[-1] + 1]
+    for i, n in enumerate(run):  # a leaf module named like the block: rename the layer
+        if n.get("name") == path:
+            n["name"] = new = f"{path}.{n['op']}"
+            for later in run[i + 1:] + lst[idx[-1] + 1:]:
+                _rename_refs(later, path, new)
+            shapes[new] = shapes[path]
     inside = set().union(*(_defined(n) for n in run))
     external = {r for n in run for r in _refs(n) if r not in inside}
     if len(external) != 1:

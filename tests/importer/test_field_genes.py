@@ -143,3 +143,19 @@ def test_a_field_that_follows_another_value_is_refused():
                    genes={"w": Gene([4, 8], fields=["1.out_channels"])})
     s = from_torch(m, torch.zeros(1, 3, 8, 8), genes={"w": Gene([4, 8], fields=["0.out_channels"])})
     assert nascost.reference.count(s, [0])["params"] == 3 * 4 + 4 + 9 * 4 + 4
+
+
+def test_depth_gene_on_leaf_modules_and_sequential_blocks():
+    from torch import nn
+
+    m = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(),
+                      nn.Sequential(nn.Conv2d(8, 8, 3, padding=1), nn.ReLU()),
+                      nn.Conv2d(8, 8, 1), nn.AdaptiveAvgPool2d(1))
+    space = from_torch(m, torch.zeros(1, 3, 8, 8),
+                       genes={"d": Gene([0, 1, 2], blocks=["2", "3"])})
+    assert space.size == 3
+    params = [count(space, [i])["params"] for i in range(3)]
+    # 3*9*8 + 8 = 224; 8*9*8 + 8 = 584; 8*8 + 8 = 72
+    assert params == [224, 224 + 584, 224 + 584 + 72]
+    assert [la.name for la in resolve(space, [2]).layers][-3:] == ["2.1", "3.conv2d", "4"]
+    assert space.canonical([[0]]).tolist() == [[0]]
