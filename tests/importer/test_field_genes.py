@@ -159,3 +159,30 @@ def test_depth_gene_on_leaf_modules_and_sequential_blocks():
     assert params == [224, 224 + 584, 224 + 584 + 72]
     assert [la.name for la in resolve(space, [2]).layers][-3:] == ["2.1", "3.conv2d", "4"]
     assert space.canonical([[0]]).tolist() == [[0]]
+
+
+def test_imported_mobilenet_v2_with_kernel_genes_equals_the_builtin_family():
+    """torchvision's MobileNetV2 imports as the built-in mobilenet_v2 (every preset), and a
+    kernel gene on every depthwise conv (padding follows) matches PyTorch per choice."""
+    import mobilenet_v2_tv  # tests/importer on sys.path
+
+    model = mobilenet_v2_tv.MobileNetV2()
+    released = from_torch(model, torch.zeros(1, 3, 224, 224))
+    # torchvision's published mobilenet_v2: 3,504,872 params, 300.77 M multiply-accumulates
+    assert count(released, [])["params"] == 3_504_872
+    assert count(released, [])["macs"] == 300_774_272
+    builtin = nascost.load_space("mobilenet_v2")
+    for convention in PRESETS:
+        assert count(released, [], convention) == count(builtin, builtin.sample(1)[0],
+                                                         convention)
+    k = from_torch(model, torch.zeros(1, 3, 224, 224),
+                   genes={"k": Gene([3, 5, 7], fields=["features.1.conv.0.0.kernel",
+                                                       "features.*.conv.1.0.kernel"])})
+    assert k.gene_names == ["k"]
+    dw = [la for la in resolve(k, [2]).layers if la.op == "conv2d" and la.fields["groups"] > 1]
+    assert len(dw) == 17 and all(la.fields["kernel"] == (7, 7) for la in dw)
+    assert all(la.fields["padding"] == (3, 3) for la in dw)
+    for row in ([0], [1], [2]):
+        m = to_torch(k, row, device="meta")
+        assert count(k, row)["macs"] == torch_macs(m, torch.zeros(1, 3, 224, 224, device="meta"))
+        assert count(k, row)["params"] == sum(p.numel() for p in m.parameters())
