@@ -88,14 +88,31 @@ def source_line(node: fx.Node) -> str:
     return f"{path}:{lineno}: {code}" if code else f"{path}:{lineno}"
 
 
-def _fx(model: torch.nn.Module, example: torch.Tensor, rule_classes: tuple) -> Traced:
+def _fx_graph(model: torch.nn.Module, rule_classes: tuple) -> fx.GraphModule:
     tracer = _Tracer(rule_classes)
     graph = tracer.trace(model)
-    gm = fx.GraphModule(tracer.root, graph)
+    return fx.GraphModule(tracer.root, graph)
+
+
+def _run(gm: fx.GraphModule, example: torch.Tensor) -> Traced:
+    """Run the traced graph once on the example input, keeping every node's result."""
+    needed = [n.name for n in gm.graph.nodes if n.op == "placeholder" and not n.args]
+    if len(needed) > 1:
+        raise ImportFailed(f"forward takes {len(needed)} inputs ({', '.join(needed)}); "
+                           "nascost imports a model of one (N, C, H, W) input: wrap it in a "
+                           "module whose forward takes one tensor")
     rec = _Recorder(gm)
-    with torch.no_grad():
-        rec.run(example)
-    return Traced(graph, dict(gm.named_modules()), rec.results, {}, "fx")
+    try:
+        with torch.no_grad():
+            rec.run(example)
+    except Exception as e:  # noqa: BLE001 - the model's own error, reported with its place
+        node = next((n for n in gm.graph.nodes if n not in rec.results
+                     and n.op not in ("placeholder", "output")), None)
+        where = f" at {node.name} ({source_line(node) or node.target})" if node else ""
+        raise ImportFailed(f"the model fails on the example input of shape "
+                           f"{tuple(example.shape)}{where}: {type(e).__name__}: "
+                           f"{str(e).splitlines()[0] if str(e) else ''}") from e
+    return Traced(gm.graph, dict(gm.named_modules()), rec.results, {}, "fx")
 
 
 def _export(model: torch.nn.Module, example: torch.Tensor) -> Traced:
@@ -118,10 +135,11 @@ def trace(model: torch.nn.Module, example: torch.Tensor, rule_classes: tuple,
     if tracer == "export":
         return _export(model, example)
     if tracer == "fx":
-        return _fx(model, example, rule_classes)
+        return _run(_fx_graph(model, rule_classes), example)
     try:
-        return _fx(model, example, rule_classes)
-    except (fx.proxy.TraceError, TypeError, RuntimeError, AttributeError) as fx_err:
+        gm = _fx_graph(model, rule_classes)
+    except (fx.proxy.TraceError, TypeError, RuntimeError, AttributeError,
+            NotImplementedError) as fx_err:
         try:
             return _export(model, example)
         except Exception as ex_err:  # noqa: BLE001 - both failures are reported to the user
@@ -134,3 +152,4 @@ def trace(model: torch.nn.Module, example: torch.Tensor, rule_classes: tuple,
                 "as a concrete arg (torch.fx.symbolic_trace(model, concrete_args=...)), or "
                 "rewrite it with torch.cond so that torch.export can capture it"
             ) from ex_err
+    return _run(gm, example)

@@ -162,3 +162,15 @@ def test_torch_export_graph_imports_as_fx_does(make):
     assert c["params"] == used
     assert c["macs"] == torch_macs(model, x)
     assert resolve(via_fx, []).layers[-1].out_shape == tuple(model(x).shape[1:])
+
+
+def test_a_model_that_fails_on_the_input_or_takes_two():
+    with pytest.raises(ImportFailed, match=r"fails on the example input of shape \(1, 4, 8, 8\)"):
+        from_torch(models.Stem(4), torch.randn(1, 4, 8, 8))  # Stem expects 3 channels
+
+    class Two(torch.nn.Module):
+        def forward(self, x, y):
+            return x + y
+
+    with pytest.raises(ImportFailed, match="forward takes 2 inputs"):
+        from_torch(Two(), torch.randn(1, 3, 8, 8))
