@@ -108,7 +108,9 @@ def _run(gm: fx.GraphModule, example: torch.Tensor) -> Traced:
     except Exception as e:  # noqa: BLE001 - the model's own error, reported with its place
         node = next((n for n in gm.graph.nodes if n not in rec.results
                      and n.op not in ("placeholder", "output")), None)
-        where = f" at {node.name} ({source_line(node) or node.target})" if node else ""
+        name = node.target if node is not None and node.op == "call_module" else getattr(
+            node, "name", "")
+        where = f" at {name} ({source_line(node) or node.target})" if node else ""
         raise ImportFailed(f"the model fails on the example input of shape "
                            f"{tuple(example.shape)}{where}: {type(e).__name__}: "
                            f"{str(e).splitlines()[0] if str(e) else ''}") from e
