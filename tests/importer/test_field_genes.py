@@ -186,3 +186,13 @@ def test_imported_mobilenet_v2_with_kernel_genes_equals_the_builtin_family():
         m = to_torch(k, row, device="meta")
         assert count(k, row)["macs"] == torch_macs(m, torch.zeros(1, 3, 224, 224, device="meta"))
         assert count(k, row)["params"] == sum(p.numel() for p in m.parameters())
+
+
+def test_kernels_score_an_imported_family_as_the_reference_does():
+    space = imported()
+    rows = space.sample(64, seed=11)
+    table = space.score(rows, batch=BATCH)
+    for i in range(0, 64, 8):
+        want = count(space, rows[i], batch=BATCH)
+        got = {k: int(table[k][i].as_py()) for k in want}
+        assert got == want
