@@ -17,6 +17,7 @@ __all__ = [
     "__version__",
     "stream", "write_dataset", "open_results", "results_info",
     "query", "summary", "pareto", "plot",
+    "from_torch", "Gene",
 ]
 
 # results: streamed scans, Parquet datasets, analytics (imported on first use)
@@ -25,12 +26,13 @@ _LAZY = {
     "open_results": "nascost.io.reader", "results_info": "nascost.io.reader",
     "query": "nascost.analytics.query", "summary": "nascost.analytics.summary",
     "pareto": "nascost.analytics.pareto", "plot": "nascost.analytics.plot",
+    "from_torch": "nascost.importer", "Gene": "nascost.importer",
 }
 
 
 # subpackages, importable as attributes (nascost.export.to_torch after `import nascost`)
-_SUBPACKAGES = {"analytics", "budget", "export", "integrations", "io", "kernels", "program",
-                "reference", "rules", "space", "spaces", "units"}
+_SUBPACKAGES = {"analytics", "budget", "export", "importer", "integrations", "io", "kernels",
+                "program", "reference", "rules", "space", "spaces", "units"}
 
 
 def __getattr__(name: str):

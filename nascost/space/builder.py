@@ -211,6 +211,21 @@ class SpaceBuilder:
         scope.nodes.append(node)
         scope.last = name
 
+    def apply_genes(self, genes: dict) -> None:
+        """Declare genes on fields or blocks of the layers added so far:
+        ``{"w": nascost.Gene([32, 64], fields=["stem.out_channels"])}`` (see
+        nascost.space.field_genes; the input must be set, at the top level only)."""
+        from nascost.space.field_genes import apply_field_genes
+
+        if len(self._stack) != 1:
+            raise RuntimeError("apply_genes works at the top level, not inside a block or choice")
+        spec = apply_field_genes(self.to_spec(), genes)
+        self._genes = spec["genes"]
+        self._root[:] = spec["layers"]
+        last = self._root[-1] if self._root else None
+        if last is not None:
+            self._stack[0].last = last.get("name") or last.get("block") or last.get("choice")
+
     def to_spec(self) -> dict:
         spec: dict = {"nascost_space": 1, "name": self.name, "input": self._input,
                       "genes": self._genes, "layers": self._root}
