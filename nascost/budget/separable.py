@@ -37,7 +37,8 @@ import math
 import numpy as np
 
 from nascost.budget.chain import Chain, ChainError, NoValidCandidate, _assemble, _combos
-from nascost.kernels.budget import tabulate_live
+from nascost.kernels.budget import tabulate_live, tabulate_live_serial
+from nascost.kernels.separable import FAIL_CODES
 from nascost.program import program as P
 from nascost.program.program import Program
 from nascost.program.segments import instr_io
@@ -45,6 +46,27 @@ from nascost.rules import status as S
 from nascost.rules.conventions import Convention
 
 SEPARABLE_COMBOS = 1 << 12  # gene combinations of one group at most
+
+
+def _tabulate(*args) -> None:
+    """tabulate_live, on the calling thread when the rows are few (most calls of the walk:
+    a parallel launch per instruction costs more than the work, much more on a busy machine)."""
+    res = args[13]
+    (tabulate_live_serial if res.shape[0] <= 4096 else tabulate_live)(*args)
+
+
+def _distinct(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(distinct rows, index of each row's distinct row), in order of first appearance (a
+    dict over the rows' bytes: np.unique(axis=0) costs ~1 ms a call on a few rows)."""
+    if (rows == rows[:1]).all():
+        return rows[:1], np.zeros(rows.shape[0], dtype=np.int64)
+    rows = np.ascontiguousarray(rows)
+    seen: dict[bytes, int] = {}
+    idx = np.fromiter((seen.setdefault(r.tobytes(), len(seen)) for r in rows), np.int64,
+                      count=rows.shape[0])
+    first = np.zeros(len(seen), dtype=np.int64)
+    first[idx[::-1]] = np.arange(rows.shape[0] - 1, -1, -1)
+    return rows[first], idx
 
 
 class _Merge(Exception):
@@ -100,6 +122,8 @@ def _walk(program: Program, convention: Convention, io, groups: _Groups):
         V = _combos(cards[gs])
         tables[root] = {"genes": gs, "V": V, "cost": np.zeros((V.shape[0], 4), np.int64),
                         "ok": np.ones(V.shape[0], bool),
+                        "fail": np.zeros(V.shape[0], np.int64),
+                        "fcost": np.zeros((V.shape[0], 4), np.float64),
                         "live": np.zeros((V.shape[0], len(gs)), bool), "used": False}
     fixed = np.zeros(4, dtype=np.int64)
     const = np.zeros((program.n_regs, 4), dtype=np.int64)  # fixed shapes (C, H, W, rank)
@@ -116,9 +140,9 @@ def _walk(program: Program, convention: Convention, io, groups: _Groups):
             res = np.zeros((1, 5), np.int64)
             out_shapes = np.zeros((1, 1, 4), np.int64)
             out_live = np.zeros((1, 0), np.uint8)
-            tabulate_live(program.ins, program.ex, program.aux, ow, program.n_regs, n_genes,
-                          i, i + 1, i64(reads), shapes, i64([]), i64([]), i64([dst]), res,
-                          out_shapes, out_live)
+            _tabulate(program.ins, program.ex, program.aux, ow, program.n_regs, n_genes,
+                      i, i + 1, i64(reads), shapes, i64([]), i64([]), i64([dst]), res,
+                      out_shapes, out_live)
             if res[0, 0] != S.OK:
                 raise NoValidCandidate(f"instruction {i} fails whatever the genes: the space "
                                        "has no valid candidate")
@@ -136,21 +160,23 @@ def _walk(program: Program, convention: Convention, io, groups: _Groups):
         for j, r in enumerate(reads):
             inp[:, j] = varying[r] if dep[r] >= 0 else const[r]
         if any(dep[r] >= 0 for r in reads):
-            uniq, idx = np.unique(inp.reshape(n_c, -1), axis=0, return_inverse=True)
-            idx = idx.reshape(-1)
+            uniq, idx = _distinct(inp.reshape(n_c, -1))
         else:  # fixed inputs: one incoming shape
             uniq, idx = inp[:1].reshape(1, -1), np.zeros(n_c, dtype=np.int64)
         n_u = uniq.shape[0]
         res = np.zeros((n_u * n_c, 5), np.int64)
         out_shapes = np.zeros((n_u * n_c, 1, 4), np.int64)
         out_live = np.zeros((n_u * n_c, len(t["genes"])), np.uint8)
-        tabulate_live(program.ins, program.ex, program.aux, ow, program.n_regs, n_genes, i,
-                      i + 1, i64(reads), np.ascontiguousarray(uniq.reshape(n_u, len(reads), 4)),
-                      i64(t["genes"]), cards[t["genes"]], i64([dst]), res, out_shapes,
-                      out_live)
+        _tabulate(program.ins, program.ex, program.aux, ow, program.n_regs, n_genes, i,
+                  i + 1, i64(reads), np.ascontiguousarray(uniq.reshape(n_u, len(reads), 4)),
+                  i64(t["genes"]), cards[t["genes"]], i64([dst]), res, out_shapes, out_live)
         row = idx * n_c + np.arange(n_c)
-        t["ok"] &= res[row, 0] == S.OK
+        code = res[row, 0]
+        first = t["ok"] & (code != S.OK)
+        t["fail"][first] = (i + 1) * FAIL_CODES + code[first]
+        t["ok"] &= code == S.OK
         t["cost"] += res[row, 1:5]
+        t["fcost"] += res[row, 1:5]
         t["live"] |= out_live[row].astype(bool)
         outs = out_shapes[row, 0]
         ok = t["ok"]

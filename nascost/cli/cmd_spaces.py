@@ -1,4 +1,5 @@
-"""nascost spaces: the built-in spaces with their gene count, size and exact cost range."""
+"""nascost spaces: the built-in spaces with their gene count, size and exact ranges of params,
+MACs and FLOPs (the columns of README's table)."""
 
 from __future__ import annotations
 
@@ -32,8 +33,10 @@ def run(args) -> int:
             r = entry(name)
         size = int(r["size"])
         rows.append([name, r["genes"], f"{size:.3g}" if size >= 10**6 else str(size),
-                     _range(r["bounds"], "params"), _range(r["bounds"], "flops")])
-    print(render(["space", "genes", "size", "params", "FLOPs (seed)"], rows, align="lrrll"))
+                     _range(r["bounds"], "params"), _range(r["bounds"], "macs"),
+                     _range(r["bounds"], "flops")])
+    print(render(["space", "genes", "size", "params", "MACs", "FLOPs (seed)"], rows,
+                 align="lrrlll"))
     if any(row[3] == "-" for row in rows):
         print("\n'-': not a chain of small blocks nor separable; exact bounds are not computed "
               "(docs/budget.md)")

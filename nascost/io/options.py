@@ -21,7 +21,7 @@ BUDGETS: dict[str, tuple[str, str]] = {
     "max_macs": ("macs", "max"), "min_macs": ("macs", "min"),
 }
 VALUE_COLUMNS = ("params", "macs", "flops", "activations")
-ENGINES = ("auto", "tables", "interpreter")
+ENGINES = ("auto", "tables", "separable", "interpreter")
 DEFAULT_CHUNK = 1 << 17  # rows held per part: peak memory is a few parts (docs/streaming.md)
 MAX_CHUNK = 1 << 26
 U64 = 1 << 64

@@ -21,6 +21,7 @@ from nascost.kernels import filter as F
 from nascost.kernels.api import engine_tables
 from nascost.kernels.jit import set_threads
 from nascost.kernels.rng import seed_key
+from nascost.kernels.separable import SeparableTables, fix_status_serial
 
 _EMPTY_U64 = np.empty(0, dtype=np.uint64)
 
@@ -184,6 +185,8 @@ class Scanner:
                                    o.bounds, o.include_invalid, self.with_ids, b_index, b_ids,
                                    b_genes, b_metrics, b_status, counts)
             n = int(counts.sum())
+            if o.include_invalid and isinstance(self.tables, SeparableTables):
+                self._fix_status(b_genes, b_status, counts)
             if n == count and count > 0:
                 # every row kept: the scratch is already compact; hand it over whole
                 self._scratch = None
@@ -201,6 +204,17 @@ class Scanner:
             if previous is not None:
                 set_threads(previous)
         return Block(start, start + count, index, ids, genes, metrics, status)
+
+    def _fix_status(self, b_genes, b_status, counts) -> None:
+        """The first failing layer's status for the kept rows of separable tables (their
+        lookups only know that some group failed); each task's rows start at its offset."""
+        t, p, o = self.tables, self.program, self.options
+        for k in np.nonzero(counts)[0]:
+            a = int(k) * F.TASK
+            b = a + int(counts[k])
+            fix_status_serial(t.gstride, t.meta, t.fail, t.exact, p.ins, p.ex, p.aux,
+                              o.convention.op_weights, p.n_regs, b_genes[a:b], o.batch,
+                              b_status[a:b])
 
     def blocks(self, ranges: Iterable[tuple[int, int]]) -> Iterator[Block]:
         """Blocks of at most chunk_size positions over the given ranges, in order."""

@@ -8,6 +8,7 @@ import numpy as np
 
 from nascost.kernels import encoding as E
 from nascost.kernels import interpreter as K
+from nascost.kernels import separable as SEP
 from nascost.kernels import tables as T
 from nascost.kernels.jit import set_threads
 from nascost.program import program as P
@@ -32,20 +33,33 @@ def empty_outputs(n: int) -> dict[str, np.ndarray]:
     }
 
 
-ENGINES = ("auto", "tables", "interpreter")
+ENGINES = ("auto", "tables", "separable", "interpreter")
 
 
 def engine_tables(program: Program, convention: conv.Convention, engine: str):
-    """The tables to score with, or None for the interpreter."""
+    """The tables to score with, or None for the interpreter. auto: the chain's tables,
+    else the separable tables (a cell space such as DARTS), else the interpreter."""
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES}. Got {engine!r} instead.")
     if engine == "interpreter":
         return None
-    tables = T.tables_for(program, convention)
+    tables = T.tables_for(program, convention) if engine != "separable" else None
+    if tables is None and engine in ("auto", "separable"):
+        tables = SEP.separable_for(program, convention)
     if tables is None and engine == "tables":
         raise ValueError("this space does not factor into tables small enough to build; "
-                         "use engine='interpreter'")
+                         "use engine='separable' or engine='interpreter'")
+    if tables is None and engine == "separable":
+        raise ValueError("this space's costs do not add up over small groups of genes; "
+                         "use engine='tables' or engine='interpreter'")
     return tables
+
+
+def engine_name(tables) -> str:
+    """The engine that scores with ``tables`` (engine_tables' result)."""
+    if tables is None:
+        return "interpreter"
+    return "separable" if isinstance(tables, SEP.SeparableTables) else "tables"
 
 
 SERIAL_BELOW = 2048  # batches smaller than this are scored on the calling thread
@@ -59,6 +73,11 @@ def score_into(program: Program, genes: np.ndarray, convention: conv.Convention,
         kernel(tables.gstride, tables.meta, tables.rows, tables.safe, tables.words,
                tables.layout, genes, batch, out["params"], out["macs"], out["flops"],
                out["activations"], out["status"])
+        if isinstance(tables, SEP.SeparableTables):  # the first failing layer's status
+            fix = SEP.fix_status_serial if genes.shape[0] < SERIAL_BELOW else SEP.fix_status
+            fix(tables.gstride, tables.meta, tables.fail, tables.exact, program.ins,
+                program.ex, program.aux, convention.op_weights, program.n_regs, genes, batch,
+                out["status"])
         return out
     K.score_batch(program.ins, program.ex, program.aux, convention.op_weights, program.n_regs,
                   genes, batch, out["params"], out["macs"], out["flops"], out["activations"],

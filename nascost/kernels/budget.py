@@ -25,6 +25,39 @@ BIG = np.int64(2**62)  # "no path": larger than any sum of costs the chain admit
 
 
 # -- tabulation ------------------------------------------------------------------------------
+@jit
+def _tabulate_rows(ins, ex, aux, ow, n_regs, n_genes, i0, i1, cross_in, shapes, read, rcards,
+                   cross_out, res, out_shapes, out_live, r0, r1):
+    """Rows r0 .. r1-1 of tabulate_live (scratch allocated once per call)."""
+    n_comb = res.shape[0] // max(shapes.shape[0], 1)
+    q = read.shape[0]
+    regC = np.zeros(n_regs, np.int64)
+    regH = np.zeros(n_regs, np.int64)
+    regW = np.zeros(n_regs, np.int64)
+    regR = np.zeros(n_regs, np.int64)
+    fv = np.zeros(O.N_SLOTS, np.int64)
+    live = np.zeros(n_genes, np.uint8)
+    rec = np.zeros((1, 1), np.int64)
+    genes = np.zeros(n_genes, np.uint8)
+    for row in range(r0, r1):
+        s = row // n_comb
+        c = row - s * n_comb
+        set_shapes(shapes, s, cross_in, regC, regH, regW, regR)
+        set_combination(c, read, rcards, genes)
+        for j in range(q):
+            live[read[j]] = 0
+        st, p, m, f, a = run_one(ins, ex, aux, ow, genes, regC, regH, regW, regR, fv, live,
+                                 True, rec, False, i0, i1)
+        res[row, 0] = st
+        res[row, 1] = p
+        res[row, 2] = m
+        res[row, 3] = f
+        res[row, 4] = a
+        get_shapes(out_shapes, row, cross_out, regC, regH, regW, regR)
+        for j in range(q):
+            out_live[row, j] = live[read[j]]
+
+
 @jit_parallel
 def tabulate_live(ins, ex, aux, ow, n_regs, n_genes, i0, i1, cross_in, shapes, read, rcards,
                   cross_out, res, out_shapes, out_live):
@@ -35,36 +68,20 @@ def tabulate_live(ins, ex, aux, ow, n_regs, n_genes, i0, i1, cross_in, shapes, r
     res (status, params, macs, flops, activations), the shapes of cross_out, and live[j] = 1
     where read[j] was read."""
     n_rows = res.shape[0]
-    n_shapes = shapes.shape[0]
-    n_comb = n_rows // max(n_shapes, 1)
-    q = read.shape[0]
     n_chunks = (n_rows + CHUNK - 1) // CHUNK
     for t in prange(n_chunks):
-        regC = np.zeros(n_regs, np.int64)
-        regH = np.zeros(n_regs, np.int64)
-        regW = np.zeros(n_regs, np.int64)
-        regR = np.zeros(n_regs, np.int64)
-        fv = np.zeros(O.N_SLOTS, np.int64)
-        live = np.zeros(n_genes, np.uint8)
-        rec = np.zeros((1, 1), np.int64)
-        genes = np.zeros(n_genes, np.uint8)
-        for row in range(t * CHUNK, min(n_rows, (t + 1) * CHUNK)):
-            s = row // n_comb
-            c = row - s * n_comb
-            set_shapes(shapes, s, cross_in, regC, regH, regW, regR)
-            set_combination(c, read, rcards, genes)
-            for j in range(q):
-                live[read[j]] = 0
-            st, p, m, f, a = run_one(ins, ex, aux, ow, genes, regC, regH, regW, regR, fv, live,
-                                     True, rec, False, i0, i1)
-            res[row, 0] = st
-            res[row, 1] = p
-            res[row, 2] = m
-            res[row, 3] = f
-            res[row, 4] = a
-            get_shapes(out_shapes, row, cross_out, regC, regH, regW, regR)
-            for j in range(q):
-                out_live[row, j] = live[read[j]]
+        _tabulate_rows(ins, ex, aux, ow, n_regs, n_genes, i0, i1, cross_in, shapes, read,
+                       rcards, cross_out, res, out_shapes, out_live, t * CHUNK,
+                       min(n_rows, (t + 1) * CHUNK))
+
+
+@jit
+def tabulate_live_serial(ins, ex, aux, ow, n_regs, n_genes, i0, i1, cross_in, shapes, read,
+                         rcards, cross_out, res, out_shapes, out_live):
+    """tabulate_live on the calling thread: a few rows, where a parallel launch costs more
+    than the work (the separable walk runs one instruction at a time)."""
+    _tabulate_rows(ins, ex, aux, ow, n_regs, n_genes, i0, i1, cross_in, shapes, read, rcards,
+                   cross_out, res, out_shapes, out_live, 0, res.shape[0])
 
 
 # -- extreme paths ---------------------------------------------------------------------------

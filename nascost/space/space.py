@@ -188,8 +188,10 @@ class Space:
         """Score a batch: a pyarrow.Table with params, macs, flops, activations (int64) and
         status (int8), one row per candidate, in input order.
 
-        engine: "tables" (per-segment cost tables), "interpreter" (the compiled program run
-        layer by layer) or "auto" (tables where the space factors). Both give equal results.
+        engine: "tables" (per-segment cost tables of a chain of blocks), "separable"
+        (per-group cost tables of a space whose costs add up over small groups of genes, as
+        DARTS' cells), "interpreter" (the compiled program run layer by layer) or "auto"
+        (tables, else separable, else the interpreter). All give equal results.
         """
         import pyarrow as pa
 

@@ -45,14 +45,18 @@ are public (SPECIALIZED).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import Any
+
+import numpy as np
 
 from nascost.space.builder import Gene, SpaceBuilder
 from nascost.space.space import Space
 from nascost.spaces._common import make_divisible
 
-__all__ = ["build_mbv3", "build_proxyless", "inverted_residual", "RESOLUTIONS", "SPECIALIZED"]
+__all__ = ["build_mbv3", "build_proxyless", "inverted_residual", "RESOLUTIONS", "SPECIALIZED",
+           "at_resolution", "arch_genes", "score_arch"]
 
 CODEC = "ofa"
 RESOLUTIONS = tuple(range(128, 225, 4))  # 128, 132, ..., 224
@@ -292,3 +296,65 @@ SPACES = {
     "ofa-mbv3-w1.2": lambda: build_mbv3(1.2, RESOLUTIONS + (236,)),
     "ofa-proxyless-w1.3": lambda: build_proxyless(1.3),
 }
+
+
+# -- released networks at any resolution ---------------------------------------------------------
+def _builders() -> dict:
+    from nascost.spaces import ofa_resnet
+
+    return {
+        "ofa-mbv3-w1.0": lambda r, name: build_mbv3(1.0, r, name=name),
+        "ofa-mbv3-w1.2": lambda r, name: build_mbv3(1.2, r, name=name),
+        "ofa-proxyless-w1.3": lambda r, name: build_proxyless(1.3, r, name=name),
+        "ofa-resnet50": lambda r, name: ofa_resnet.build(r, name=name),
+    }
+
+
+@functools.lru_cache(maxsize=32)
+def _derived(name: str, resolutions: tuple[int, ...]) -> Space:
+    builders = _builders()
+    if name not in builders:
+        raise ValueError(f"The OFA space must be one of {sorted(builders)}. Got {name!r} "
+                         "instead.")
+    return builders[name](resolutions, f"{name}@r{'-'.join(str(r) for r in resolutions)}")
+
+
+def at_resolution(name: str, resolutions: int | Iterable[int]) -> Space:
+    """The built-in OFA space ``name`` with other input resolutions (its other genes
+    unchanged), named ``name@r<resolutions>``: OFA's released networks also run at 228,
+    236, 240 or 260, outside the 128-224 its supernets sample. Built once per argument."""
+    rs = [resolutions] if isinstance(resolutions, (int, np.integer)) else list(resolutions)
+    return _derived(name, tuple(sorted({int(r) for r in rs})))
+
+
+def _arch_resolution(arch: Any) -> int:
+    r = arch.get("r") if isinstance(arch, dict) else None
+    if isinstance(r, (list, tuple)) and len(r) == 1:
+        r = r[0]
+    if isinstance(r, bool) or not isinstance(r, (int, np.integer)):
+        raise ValueError(f"The 'r' entry of an OFA arch dict must be an int or a list of one "
+                         f"int. Got {r!r} instead.")
+    return int(r)
+
+
+def arch_genes(name: str, arch: dict) -> tuple[Space, np.ndarray]:
+    """(space, genes row) of an OFA arch dict at its own resolution ``arch["r"]``: the
+    built-in space ``name`` where that resolution is one of its choices, else the space
+    ``at_resolution(name, r)``."""
+    from nascost.spaces import load_builtin
+
+    r = _arch_resolution(arch)
+    space = load_builtin(name)
+    if r not in space.choices[space.gene_names.index("resolution")]:
+        space = at_resolution(name, r)
+    return space, space.encode(arch)
+
+
+def score_arch(name: str, arch: dict, convention: Any = "seed", batch: int = 1
+               ) -> dict[str, int]:
+    """Params, MACs, FLOPs, activations and status of one OFA arch dict (a released
+    network) in the family of the built-in space ``name``, at whatever resolution it runs:
+    ``score_arch("ofa-mbv3-w1.2", {"ks": [...], "e": [...], "d": [...], "r": 260})``."""
+    space, row = arch_genes(name, arch)
+    out = space.score_arrays(row[None], convention=convention, batch=batch)
+    return {k: int(v[0]) for k, v in out.items()}
