@@ -160,7 +160,7 @@ def explain(space, genes_row: Any, conventions: Sequence[Any] = DEFAULT_CONVENTI
             continue
         code = int(program.ins[i, P.C_OP])
         op = ops.by_opcode(code).name
-        for term, col in zip(conv.op_terms(code), (P.R_Q0, P.R_Q1), strict=True):
+        for term, col in zip(conv.op_terms(code), P.R_QS, strict=True):
             if term is None:
                 continue
             key = (op, term)

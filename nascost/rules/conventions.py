@@ -1,7 +1,8 @@
 """Counting conventions as data: a convention is a table of FLOP weights over cost terms.
 
-Every active layer emits at most two (term, quantity) pairs, e.g. a conv emits
-(conv_mac, its multiply-accumulates) and (conv_bias, its bias additions). A convention's
+Every active layer emits at most N_TERMS (term, quantity) pairs, e.g. a conv emits
+(conv_mac, its multiply-accumulates) and (conv_bias, its bias additions), an attention layer
+its projections, q@k^T, softmax and attn@v separately. A convention's
 ``flops`` is the weighted sum of the quantities; ``macs`` and ``params`` never depend on it.
 """
 
@@ -19,8 +20,8 @@ from nascost.rules import ops
 TERMS: dict[str, str] = {
     "conv_mac": "multiply-accumulates of Conv2d: (Kh*Kw*Cin/g)*Cout*Hout*Wout",
     "conv_bias": "bias additions of Conv2d with bias: Cout*Hout*Wout",
-    "linear_mac": "multiply-accumulates of Linear: Nin*Nout",
-    "linear_bias": "bias additions of Linear with bias: Nout",
+    "linear_mac": "multiply-accumulates of Linear: Nin*Nout (on tokens: N*Din*Dout)",
+    "linear_bias": "bias additions of Linear with bias: Nout (on tokens: N*Dout)",
     "batchnorm": "elements normalised by BatchNorm2d: C*H*W",
     "batchnorm_affine": "elements scaled and shifted by BatchNorm2d, affine=True only: C*H*W",
     "maxpool_out": "output elements of MaxPool2d",
@@ -40,12 +41,35 @@ TERMS: dict[str, str] = {
     "add": "additions of an elementwise sum: output elements * (inputs - 1)",
     "mul": "output elements of an elementwise product",
     "zero": "output elements of a zero op (NAS-Bench-201 'none')",
+    # tokens and transformer ops
+    "mean_out": "output elements of aten::mean (op mean): C of a map, D of tokens",
+    "mean_in": "input elements of aten::mean: C*H*W of a map, N*D of tokens",
+    "layernorm": "elements normalised by LayerNorm: N*D of tokens, C*H*W of a map",
+    "layernorm_affine": "elements scaled by LayerNorm, affine only: N*D (or C*H*W)",
+    "groupnorm": "elements normalised by GroupNorm: C*H*W",
+    "groupnorm_affine": "elements scaled and shifted by GroupNorm, affine only: C*H*W",
+    "softmax": "elements through the softmax op",
+    "attn_linear_mac": "multiply-accumulates of attention's q, k, v and output projections",
+    "attn_linear_bias": "bias additions of those projections",
+    "attn_scale": "elements of q scaled by head_dim**-0.5: N*heads*head_dim",
+    "attn_qk_mac": "multiply-accumulates of q @ k^T: heads*N*Nk*head_dim (per window summed)",
+    "attn_bias_add": "attention scores given an additive bias: Swin's relative position bias "
+                     "(heads*N*window tokens), counted again for the shift mask",
+    "attn_softmax": "attention scores through softmax: heads*N*Nk",
+    "attn_av_mac": "multiply-accumulates of attn @ v: heads*N*Nk*head_dim",
+    "matmul_mac": "multiply-accumulates of matmul: N_a*K*M",
+    "upsample_nearest": "output elements of nearest upsampling",
+    "upsample_bilinear": "output elements of bilinear upsampling",
 }
 TERM_NAMES: tuple[str, ...] = tuple(TERMS)
 TERM_INDEX: dict[str, int] = {t: i for i, t in enumerate(TERM_NAMES)}
 
-# opcode -> (first term, second term); -1 where the op emits none.
-_OP_TERMS: dict[int, tuple[str | None, str | None]] = {
+N_TERMS = 8  # the most terms one op emits (the kernels' per-layer quantities q0 .. q7)
+_ATTN_TERMS = ("attn_linear_mac", "attn_linear_bias", "attn_scale", "attn_qk_mac",
+               "attn_bias_add", "attn_softmax", "attn_av_mac")
+
+# opcode -> the terms it emits, in the order of the kernels' quantities q0, q1, ...
+_OP_TERMS: dict[int, tuple[str | None, ...]] = {
     ops.OP_CONV2D: ("conv_mac", "conv_bias"),
     ops.OP_LINEAR: ("linear_mac", "linear_bias"),
     ops.OP_BATCHNORM2D: ("batchnorm", "batchnorm_affine"),
@@ -63,12 +87,23 @@ _OP_TERMS: dict[int, tuple[str | None, str | None]] = {
     ops.OP_ADD: ("add", None),
     ops.OP_MUL: ("mul", None),
     ops.OP_ZERO: ("zero", None),
+    ops.OP_MEAN: ("mean_out", "mean_in"),
+    ops.OP_LAYERNORM: ("layernorm", "layernorm_affine"),
+    ops.OP_GROUPNORM: ("groupnorm", "groupnorm_affine"),
+    ops.OP_BATCHNORM1D: ("batchnorm", "batchnorm_affine"),
+    ops.OP_SOFTMAX: ("softmax", None),
+    ops.OP_ATTENTION: _ATTN_TERMS,
+    ops.OP_WINDOW_ATTENTION: _ATTN_TERMS,
+    ops.OP_MATMUL: ("matmul_mac", None),
+    ops.OP_UPSAMPLE: ("upsample_nearest", "upsample_bilinear"),
 }
 
 
-def op_terms(opcode: int) -> tuple[str | None, str | None]:
-    """The (first, second) cost terms an op emits; ops not listed cost nothing."""
-    return _OP_TERMS.get(opcode, (None, None))
+def op_terms(opcode: int) -> tuple[str | None, ...]:
+    """The N_TERMS cost terms an op emits (None where it emits fewer); ops not listed cost
+    nothing."""
+    t = _OP_TERMS.get(opcode, ())
+    return tuple(t) + (None,) * (N_TERMS - len(t))
 
 
 # The presets. Every term missing from a preset weighs 0. Each peer-tool preset reproduces the
@@ -83,12 +118,23 @@ PRESETS: dict[str, dict[str, int]] = {
         "relu": 1, "relu6": 2, "sigmoid": 4, "tanh": 4,
         "hardswish": 4, "hardsigmoid": 3, "silu": 5, "gelu": 8,
         "add": 1, "mul": 1,
+        # tokens and transformers (docs/conventions.md): every matmul 2 per MAC; LayerNorm
+        # and GroupNorm 5 per element (BN's 4 plus the statistics), softmax 5 (max, subtract,
+        # exp, sum, divide), aten::mean 1 per output, nearest upsampling 1 and bilinear 7
+        # (4 multiplies, 3 adds) per output
+        "attn_linear_mac": 2, "attn_qk_mac": 2, "attn_av_mac": 2, "matmul_mac": 2,
+        "attn_scale": 1, "attn_bias_add": 1, "attn_softmax": 5, "softmax": 5,
+        "layernorm": 5, "groupnorm": 5, "mean_out": 1,
+        "upsample_nearest": 1, "upsample_bilinear": 7,
     },
-    # multiply-accumulates of conv and linear layers: the number torchvision and papers print
-    "macs": {"conv_mac": 1, "linear_mac": 1},
+    # multiply-accumulates of conv, linear and matmul (attention's q@k^T and attn@v
+    # included): the number torchvision and papers print; equal to the macs column
+    "macs": {"conv_mac": 1, "linear_mac": 1, "attn_linear_mac": 1, "attn_qk_mac": 1,
+             "attn_av_mac": 1, "matmul_mac": 1},
     # torch.utils.flop_counter.FlopCounterMode: 2 per MAC of aten convolution / mm / addmm;
     # bias additions, norms, pooling and pointwise ops are not counted
-    "torch": {"conv_mac": 2, "linear_mac": 2},
+    "torch": {"conv_mac": 2, "linear_mac": 2, "attn_linear_mac": 2, "attn_qk_mac": 2,
+              "attn_av_mac": 2, "matmul_mac": 2},
     # thop.profile: conv and linear MACs (no bias); BN 2/element, 4 with affine; AvgPool2d one
     # per output; AdaptiveAvgPool2d (window + 1) per output; every other module 0
     "thop": {
@@ -175,12 +221,11 @@ class Convention:
         self.name = name
         self.description = description
         self.weights = {t: int(weights.get(t, 0)) for t in TERM_NAMES}
-        table = np.zeros((ops.N_OPCODES, 2), dtype=np.int64)
-        for code, (a, b) in _OP_TERMS.items():
-            if a is not None:
-                table[code, 0] = self.weights[a]
-            if b is not None:
-                table[code, 1] = self.weights[b]
+        table = np.zeros((ops.N_OPCODES, N_TERMS), dtype=np.int64)
+        for code, terms in _OP_TERMS.items():
+            for k, t in enumerate(terms):
+                if t is not None:
+                    table[code, k] = self.weights[t]
         table.setflags(write=False)
         self.op_weights = table
 
