@@ -137,8 +137,12 @@ def token_layer(op, fv, nin, c, h, w, r, c2, h2, w2, r2):
             if fv[O.SLOT_BIAS] != 0:
                 q1 = elems
                 p = 2 * c
-    elif op == O.OP_SOFTMAX:
+    elif op == O.OP_SOFTMAX:  # over D of tokens (rows N), F of a flat value, C of a map
         q0 = elems
+        if r == O.RANK_MAP:
+            q1 = elems - h * w
+        else:
+            q1 = elems - h * w if r == O.RANK_TOKENS else elems - 1
     elif op == O.OP_DROPOUT or op == O.OP_DROP_PATH:
         pass
     elif op == O.OP_ATTENTION:
@@ -190,6 +194,7 @@ def token_layer(op, fv, nin, c, h, w, r, c2, h2, w2, r2):
                 q3 = n * nk * inner
                 q5 = n * nk * heads
                 q6 = q3
+                q7 = q5 - n * heads
                 m = lin + q3 + q6
                 oc = dout
     elif op == O.OP_WINDOW_ATTENTION:
@@ -241,6 +246,7 @@ def token_layer(op, fv, nin, c, h, w, r, c2, h2, w2, r2):
                 q3 = npad * t * inner
                 q5 = scores
                 q6 = q3
+                q7 = scores - npad * heads
                 m = q0 + q3 + q6
     elif op == O.OP_MATMUL:
         na = h * w

@@ -88,8 +88,12 @@ def _batchnorm1d(shapes: list, f: dict):
 
 
 def _softmax(shapes: list, f: dict):
-    s, = shapes
-    return s, 0, 0, {"softmax": s[0] * s[1] * s[2]}
+    (c, h, w, rank), = shapes
+    # torch.softmax over the features: dim 1 of a map (C per row), dim -1 of tokens (D) and of
+    # a flat value (F)
+    rows = {MAP: h * w, TOKENS: h * w, FLAT: 1}[rank]
+    n = c * h * w
+    return (c, h, w, rank), 0, 0, {"softmax": n, "softmax_sum": n - rows}
 
 
 def _same(shapes: list, f: dict):
@@ -114,7 +118,7 @@ def _attention_terms(n_q: int, n_kv_rows: int, d_q: int, d_kv: int, keys: int, h
     av = heads * n_q * keys * hd  # per head: (n_q x keys) @ (keys x hd)
     terms = {"attn_linear_mac": lin, "attn_linear_bias": bias, "attn_scale": n_q * inner,
              "attn_qk_mac": qk, "attn_bias_add": 0, "attn_softmax": heads * n_q * keys,
-             "attn_av_mac": av}
+             "attn_av_mac": av, "attn_softmax_sum": heads * n_q * (keys - 1)}
     return params, lin + qk + av, terms
 
 

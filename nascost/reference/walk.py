@@ -48,6 +48,7 @@ class ConcreteLayer:
     params: int
     macs: int
     terms: dict[str, int]  # the op's cost terms (conventions.op_terms), per input sample
+    in_grids: list[tuple[int, int]] = field(default_factory=list)  # (H, W) of each input
 
     @property
     def elements(self) -> int:
@@ -200,7 +201,8 @@ class _Walker:
         self.layers.append(ConcreteLayer(
             name=name, op=node["op"], inputs=[a for a, _ in srcs],
             in_shapes=[_ext(s) for _, s in srcs], out_shape=_ext(out), fields=fields,
-            params=params, macs=macs, terms=terms))
+            params=params, macs=macs, terms=terms,
+            in_grids=[(s[1], s[2]) for _, s in srcs]))
         return name
 
 

@@ -49,6 +49,7 @@ TERMS: dict[str, str] = {
     "groupnorm": "elements normalised by GroupNorm: C*H*W",
     "groupnorm_affine": "elements scaled and shifted by GroupNorm, affine only: C*H*W",
     "softmax": "elements through the softmax op",
+    "softmax_sum": "additions of the softmax op's row sums: elements - rows",
     "attn_linear_mac": "multiply-accumulates of attention's q, k, v and output projections",
     "attn_linear_bias": "bias additions of those projections",
     "attn_scale": "elements of q scaled by head_dim**-0.5: N*heads*head_dim",
@@ -56,6 +57,7 @@ TERMS: dict[str, str] = {
     "attn_bias_add": "attention scores given an additive bias: Swin's relative position bias "
                      "(heads*N*window tokens), counted again for the shift mask",
     "attn_softmax": "attention scores through softmax: heads*N*Nk",
+    "attn_softmax_sum": "additions of the softmax row sums: heads*N*(Nk - 1)",
     "attn_av_mac": "multiply-accumulates of attn @ v: heads*N*Nk*head_dim",
     "matmul_mac": "multiply-accumulates of matmul: N_a*K*M",
     "upsample_nearest": "output elements of nearest upsampling",
@@ -66,7 +68,7 @@ TERM_INDEX: dict[str, int] = {t: i for i, t in enumerate(TERM_NAMES)}
 
 N_TERMS = 8  # the most terms one op emits (the kernels' per-layer quantities q0 .. q7)
 _ATTN_TERMS = ("attn_linear_mac", "attn_linear_bias", "attn_scale", "attn_qk_mac",
-               "attn_bias_add", "attn_softmax", "attn_av_mac")
+               "attn_bias_add", "attn_softmax", "attn_av_mac", "attn_softmax_sum")
 
 # opcode -> the terms it emits, in the order of the kernels' quantities q0, q1, ...
 _OP_TERMS: dict[int, tuple[str | None, ...]] = {
@@ -91,7 +93,7 @@ _OP_TERMS: dict[int, tuple[str | None, ...]] = {
     ops.OP_LAYERNORM: ("layernorm", "layernorm_affine"),
     ops.OP_GROUPNORM: ("groupnorm", "groupnorm_affine"),
     ops.OP_BATCHNORM1D: ("batchnorm", "batchnorm_affine"),
-    ops.OP_SOFTMAX: ("softmax", None),
+    ops.OP_SOFTMAX: ("softmax", "softmax_sum"),
     ops.OP_ATTENTION: _ATTN_TERMS,
     ops.OP_WINDOW_ATTENTION: _ATTN_TERMS,
     ops.OP_MATMUL: ("matmul_mac", None),
@@ -119,12 +121,13 @@ PRESETS: dict[str, dict[str, int]] = {
         "hardswish": 4, "hardsigmoid": 3, "silu": 5, "gelu": 8,
         "add": 1, "mul": 1,
         # tokens and transformers (docs/conventions.md): every matmul 2 per MAC; LayerNorm
-        # and GroupNorm 5 per element (BN's 4 plus the statistics), softmax 5 (max, subtract,
-        # exp, sum, divide), aten::mean 1 per output, nearest upsampling 1 and bilinear 7
-        # (4 multiplies, 3 adds) per output
+        # and GroupNorm 5 per element (BN's 4 plus the statistics); softmax 3 per element
+        # (subtract the max, exp, divide) and 2 per addition of a row's max and sum;
+        # aten::mean 1 per output; upsampling per output: nearest 1, bilinear 7 (4
+        # multiplies, 3 adds); the scaling of q and additive score biases 1 per element
         "attn_linear_mac": 2, "attn_qk_mac": 2, "attn_av_mac": 2, "matmul_mac": 2,
-        "attn_scale": 1, "attn_bias_add": 1, "attn_softmax": 5, "softmax": 5,
-        "layernorm": 5, "groupnorm": 5, "mean_out": 1,
+        "attn_scale": 1, "attn_bias_add": 1, "attn_softmax": 3, "attn_softmax_sum": 2,
+        "softmax": 3, "softmax_sum": 2, "layernorm": 5, "groupnorm": 5, "mean_out": 1,
         "upsample_nearest": 1, "upsample_bilinear": 7,
     },
     # multiply-accumulates of conv, linear and matmul (attention's q@k^T and attn@v
@@ -136,16 +139,27 @@ PRESETS: dict[str, dict[str, int]] = {
     "torch": {"conv_mac": 2, "linear_mac": 2, "attn_linear_mac": 2, "attn_qk_mac": 2,
               "attn_av_mac": 2, "matmul_mac": 2},
     # thop.profile: conv and linear MACs (no bias); BN 2/element, 4 with affine; AvgPool2d one
-    # per output; AdaptiveAvgPool2d (window + 1) per output; every other module 0
+    # per output; AdaptiveAvgPool2d (window + 1) per output; every other module 0. Tokens:
+    # LayerNorm as BN, nn.Softmax 3 per element - 1 per row, Upsample nearest 1 / bilinear
+    # 11 per output; attention's Linear modules only (its matmuls and softmax are calls, not
+    # modules: 0), GroupNorm 0
     "thop": {
         "conv_mac": 1, "linear_mac": 1, "batchnorm": 2, "batchnorm_affine": 2,
         "avgpool_out": 1, "global_pool_in": 1, "global_pool_out": 1,
+        "layernorm": 2, "layernorm_affine": 2, "softmax": 2, "softmax_sum": 1,
+        "attn_linear_mac": 1, "upsample_nearest": 1, "upsample_bilinear": 11,
     },
     # fvcore FlopCountAnalysis (model in eval mode): conv and linear MACs (no bias);
     # aten::batch_norm 1/element, 2 with affine; aten::adaptive_avg_pool2d 1 per input element
+    # Tokens: aten::layer_norm and group_norm 4 per element, 5 with affine; matmul/bmm/linear
+    # MACs (attention's products included, no bias); upsample_nearest2d 1 and
+    # upsample_bilinear2d 4 per output; softmax and aten::mean not counted
     "fvcore": {
         "conv_mac": 1, "linear_mac": 1, "batchnorm": 1, "batchnorm_affine": 1,
         "global_pool_in": 1,
+        "layernorm": 4, "layernorm_affine": 1, "groupnorm": 4, "groupnorm_affine": 1,
+        "attn_linear_mac": 1, "attn_qk_mac": 1, "attn_av_mac": 1, "matmul_mac": 1,
+        "upsample_nearest": 1, "upsample_bilinear": 4,
     },
     # ptflops get_model_complexity_info(backend='pytorch'), its defaults: module hooks plus
     # patched torch.nn.functional / Tensor ops, so ReLU, GELU and pooling count twice
@@ -154,16 +168,28 @@ PRESETS: dict[str, dict[str, int]] = {
         "batchnorm": 1, "batchnorm_affine": 1,
         "maxpool_in": 2, "avgpool_in": 2, "global_pool_in": 2,
         "relu": 2, "relu6": 1, "gelu": 2, "silu": 1, "zero": 1,
+        # tokens: LayerNorm 1 per element (its affine part not), GroupNorm 1 (+1 affine);
+        # patched F.softmax, Tensor.matmul / torch.matmul, F.interpolate; the Upsample hook
+        # too (so upsampling counts 2 per output); attention: its Linear modules with bias
+        # and its patched matmuls and softmax
+        "layernorm": 1, "groupnorm": 1, "groupnorm_affine": 1, "softmax": 1,
+        "attn_linear_mac": 1, "attn_linear_bias": 1, "attn_qk_mac": 1, "attn_av_mac": 1,
+        "attn_softmax": 1, "matmul_mac": 1, "upsample_nearest": 2, "upsample_bilinear": 2,
     },
     # ptflops get_model_complexity_info(backend='aten'): aten convolution / mm / addmm MACs
-    # with bias additions; nothing else
-    "ptflops_aten": {"conv_mac": 1, "conv_bias": 1, "linear_mac": 1, "linear_bias": 1},
+    # with bias additions, and bmm (attention's products, matmul); nothing else
+    "ptflops_aten": {"conv_mac": 1, "conv_bias": 1, "linear_mac": 1, "linear_bias": 1,
+                     "attn_linear_mac": 1, "attn_linear_bias": 1, "attn_qk_mac": 1,
+                     "attn_av_mac": 1, "matmul_mac": 1},
     # NAS-Bench-201 / NATS-Bench (xautodl get_model_infos): conv and linear MACs plus their bias
     # additions; pooling hooked but left out of the sum, BN and activations not counted
-    "nb201": {"conv_mac": 1, "conv_bias": 1, "linear_mac": 1, "linear_bias": 1},
+    # (not installable here: on tokens its Linear hook would see the attention projections;
+    # the matmuls are not modules)
+    "nb201": {"conv_mac": 1, "conv_bias": 1, "linear_mac": 1, "linear_bias": 1,
+              "attn_linear_mac": 1, "attn_linear_bias": 1},
     # Once-for-All / ProxylessNAS (ofa.utils.flops_counter.profile): conv and linear MACs, no
     # bias, BN not counted
-    "ofa": {"conv_mac": 1, "linear_mac": 1},
+    "ofa": {"conv_mac": 1, "linear_mac": 1, "attn_linear_mac": 1},
 }
 
 DESCRIPTIONS: dict[str, str] = {
