@@ -292,8 +292,11 @@ def run_one(ins, ex, aux, ow, genes, regC, regH, regW, regR, fv, live, track, re
         if st == S.OK and float(oc) * float(oh) * float(ow_) > _FLIMIT:
             st = S.OVERFLOW
         elems = np.int64(0)
-        if not (op == O.OP_IDENTITY or op == O.OP_FLATTEN or op == O.OP_INPUT
-                or op == O.OP_CHANNEL_SPLIT or op == O.OP_CROP) and counts_activations(op):
+        if op >= O.FIRST_TOKEN_OPCODE:
+            if counts_activations(op):
+                elems = oc * oh * ow_
+        elif not (op == O.OP_IDENTITY or op == O.OP_FLATTEN or op == O.OP_INPUT
+                  or op == O.OP_CHANNEL_SPLIT or op == O.OP_CROP):
             elems = oc * oh * ow_
         fl = np.int64(0)
         if st == S.OK:

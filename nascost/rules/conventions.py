@@ -227,6 +227,30 @@ SOURCES: dict[str, str] = {
 }
 
 
+# What a peer tool gets wrong (or leaves out) on a term, as measured; its preset reproduces
+# it. ``nascost explain`` prints the notes of the terms a candidate has.
+_FUSED = ("FlopCounterMode counts 0 for CPU scaled_dot_product_attention and for "
+          "nn.MultiheadAttention's eval fast path (pytorch#195460); nascost's export runs "
+          "explicit matmuls, which it counts")
+_CALLS = ("thop counts modules only: attention's matmuls are calls, so 0 (and 0 for the "
+          "whole of nn.MultiheadAttention, pytorch-OpCounter#197)")
+TOOL_NOTES: dict[str, dict[str, str]] = {
+    "thop": {"attn_qk_mac": _CALLS, "attn_av_mac": _CALLS, "matmul_mac": _CALLS,
+             "attn_softmax": _CALLS, "groupnorm": "thop has no GroupNorm rule: 0"},
+    "fvcore": {"mean_in": "fvcore counts aten::adaptive_avg_pool2d but not aten::mean: a "
+                          "squeeze written x.mean((2, 3)) (op mean) is 0",
+               "attn_softmax": "fvcore skips softmax", "softmax": "fvcore skips softmax"},
+    "ptflops": {"layernorm_affine": "ptflops' norm hook reads `affine`, which LayerNorm does "
+                                    "not have: its scale and shift are not counted"},
+    "torch": {"attn_qk_mac": _FUSED, "attn_av_mac": _FUSED},
+}
+
+
+def tool_note(preset: str, term: str) -> str | None:
+    """The measured shortcoming of the tool behind ``preset`` on ``term``, if any."""
+    return TOOL_NOTES.get(preset, {}).get(term)
+
+
 class Convention:
     """A resolved convention: a name, its weight per term, and the per-opcode weight table.
 
