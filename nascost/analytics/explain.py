@@ -1,6 +1,6 @@
 """Why two counting conventions disagree: one candidate's cost terms under several conventions.
 
-Every active layer emits at most two (term, quantity) pairs (``nascost.rules.conventions``); a
+Every active layer emits at most eight (term, quantity) pairs (``nascost.rules.conventions``); a
 convention's FLOPs are the weighted sum of the quantities. ``explain`` sums each term's quantity
 over the candidate's layers and shows what every convention makes of it, so a difference in the
 totals is traced to the op classes and terms that cause it:
@@ -88,6 +88,17 @@ class Explanation:
         diffs = [(r, r.flops[a] - r.flops[b]) for r in self.rows if r.flops[a] != r.flops[b]]
         return sorted(diffs, key=lambda rd: (-abs(rd[1]), rd[0].op, rd[0].term))
 
+    def notes(self) -> list[tuple[str, list[str], str]]:
+        """(convention, terms, note) for what a peer tool is known to miscount on this
+        candidate (conventions.TOOL_NOTES; its preset reproduces it), one per note."""
+        out: dict[tuple[str, str], list[str]] = {}
+        for r in self.rows:
+            for n, c in zip(self.names, self.conventions, strict=True):
+                note = conv.tool_note(c.name, r.term)
+                if note and r.quantity:
+                    out.setdefault((n, note), []).append(r.term)
+        return [(n, terms, note) for (n, note), terms in out.items()]
+
     def to_dict(self) -> dict[str, Any]:
         """Plain data (JSON-ready)."""
         return {
@@ -160,7 +171,7 @@ def explain(space, genes_row: Any, conventions: Sequence[Any] = DEFAULT_CONVENTI
             continue
         code = int(program.ins[i, P.C_OP])
         op = ops.by_opcode(code).name
-        for term, col in zip(conv.op_terms(code), (P.R_Q0, P.R_Q1), strict=True):
+        for term, col in zip(conv.op_terms(code), P.R_QS, strict=True):
             if term is None:
                 continue
             key = (op, term)

@@ -83,6 +83,11 @@ def run(args) -> int:
     print(render(headers, rows, align="llrr" + "r" * len(cols) + "l"))
     print()
     print("totals: " + ", ".join(f"{n} {e.totals[n]:,}" for n in cols))
+    notes = e.notes()
+    if notes:
+        print("known tool shortcomings (reproduced by their presets):")
+        for n, terms, note in notes:
+            print(f"  {n} ({', '.join(terms)}): {note}")
     if not differs:
         print("all conventions agree on this candidate")
         return 0

@@ -7,6 +7,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from nascost.export._torch_tokens import token_module
 from nascost.reference.walk import ConcreteLayer, Resolved
 
 
@@ -91,7 +92,8 @@ def _module(layer: ConcreteLayer, factory: dict) -> nn.Module:
                          stride=f["stride"], padding=f["padding"], dilation=f["dilation"],
                          groups=f["groups"], bias=f["bias"], **factory)
     if op == "linear":
-        return nn.Linear(layer.in_shapes[0][0], f["out_features"], bias=f["bias"], **factory)
+        # (F,) of a flat value, (N, D) of tokens: the features are the last dimension
+        return nn.Linear(layer.in_shapes[0][-1], f["out_features"], bias=f["bias"], **factory)
     if op == "batchnorm2d":
         return nn.BatchNorm2d(layer.in_shapes[0][0], affine=f["affine"], **factory)
     if op == "maxpool2d":
@@ -110,6 +112,9 @@ def _module(layer: ConcreteLayer, factory: dict) -> nn.Module:
         return Crop(f["top"], f["left"])
     if op == "flatten":
         return nn.Flatten(1)  # torch.flatten(x, 1); a flat (N, F) input stays as it is
+    module = token_module(layer, factory)
+    if module is not None:
+        return module
     return _ELEMENTWISE[op]()
 
 

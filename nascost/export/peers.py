@@ -146,11 +146,17 @@ PTFLOPS_MODULES = {
     "conv_mac": 1, "conv_bias": 1, "linear_mac": 1, "linear_bias": 1,
     "batchnorm": 1, "batchnorm_affine": 1, "maxpool_in": 1, "avgpool_in": 1,
     "global_pool_in": 1, "relu": 1, "relu6": 1, "gelu": 1,
+    "layernorm": 1, "groupnorm": 1, "groupnorm_affine": 1,
+    "attn_linear_mac": 1, "attn_linear_bias": 1, "upsample_nearest": 1, "upsample_bilinear": 1,
 }
 PTFLOPS_FUNCTIONAL = {
     "maxpool_in": 1, "avgpool_in": 1, "global_pool_in": 1, "relu": 1, "gelu": 1, "silu": 1,
-    "zero": 1,
+    "zero": 1, "softmax": 1, "attn_qk_mac": 1, "attn_av_mac": 1, "attn_softmax": 1,
+    "matmul_mac": 1, "upsample_nearest": 1, "upsample_bilinear": 1,
 }
+# ptflops' nn.Upsample hook counts the elements of the output's first sample only, so its
+# part does not grow with the batch and is then divided by it like every module's
+PTFLOPS_PER_SAMPLE_MODULES = {"upsample_nearest": 1, "upsample_bilinear": 1}
 
 
 def unused_layers(space, genes_row: Any) -> list[str]:
@@ -188,7 +194,11 @@ def predict(preset: str, space, genes_row: Any, batch: int = 1) -> int:
         return int(out["flops"][0])
 
     if preset == "ptflops" and batch > 1:
-        return flops(PTFLOPS_MODULES, 1) + batch * flops(PTFLOPS_FUNCTIONAL, 1)
+        from fractions import Fraction
+
+        per_sample = flops(PTFLOPS_PER_SAMPLE_MODULES, 1)
+        modules = flops(PTFLOPS_MODULES, 1) - per_sample + Fraction(per_sample, batch)
+        return int(modules + batch * flops(PTFLOPS_FUNCTIONAL, 1))
     total = flops(preset, batch)
     if preset == "fvcore":
         from nascost.reference.walk import resolve

@@ -163,6 +163,8 @@ def input_shapes(program: Program, genes: np.ndarray) -> np.ndarray:
 
 
 def _shape(c: int, h: int, w: int, rank: int) -> str:
+    if rank == 3:  # tokens: N x D
+        return f"{h * w}x{c}"
     return f"{c}x{h}x{w}" if rank == 4 else f"{c}"
 
 

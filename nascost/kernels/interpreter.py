@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from nascost.kernels.jit import jit, jit_parallel, prange
+from nascost.kernels.token_ops import counts_activations, token_layer
 from nascost.program import program as P
 from nascost.rules import ops as O
 from nascost.rules import status as S
@@ -72,6 +73,12 @@ def run_one(ins, ex, aux, ow, genes, regC, regH, regW, regR, fv, live, track, re
         m = np.int64(0)
         q0 = np.int64(0)
         q1 = np.int64(0)
+        q2 = np.int64(0)  # q2 .. q7: the further terms of token ops (attention)
+        q3 = np.int64(0)
+        q4 = np.int64(0)
+        q5 = np.int64(0)
+        q6 = np.int64(0)
+        q7 = np.int64(0)
         st = S.OK
         f0 = P.C_F0
         for sl in range(O.N_SLOTS):
@@ -146,22 +153,20 @@ def run_one(ins, ex, aux, ow, genes, regC, regH, regW, regR, fv, live, track, re
         elif op == O.OP_LINEAR:
             nout = fv[O.SLOT_OUT]
             bias = fv[O.SLOT_BIAS]
-            if r != 2:
+            if r != 2 and r != O.RANK_TOKENS:
                 st = S.BAD_RANK
             elif nout < 1:
                 st = S.BAD_FIELD
-            elif float(c) * float(nout) > _FLIMIT:
+            elif float(c) * float(nout) * float(h) * float(w) > _FLIMIT:
                 st = S.OVERFLOW
-            else:
+            else:  # a flat value has h = w = 1; tokens: N = h * w rows
                 oc = nout
-                oh = 1
-                ow_ = 1
-                m = c * nout
-                p = m
+                p = c * nout
+                m = p * h * w
                 q0 = m
                 if bias != 0:
                     p += nout
-                    q1 = nout
+                    q1 = nout * h * w
         elif op == O.OP_BATCHNORM2D:
             if r != 4:
                 st = S.BAD_RANK
@@ -201,7 +206,7 @@ def run_one(ins, ex, aux, ow, genes, regC, regH, regW, regR, fv, live, track, re
                 q0 = c
                 q1 = c * h * w
         elif op == O.OP_FLATTEN:
-            if r == 4:
+            if r != 2:
                 oc = c * h * w
                 oh = 1
                 ow_ = 1
@@ -269,22 +274,46 @@ def run_one(ins, ex, aux, ow, genes, regC, regH, regW, regR, fv, live, track, re
             q0 = c * h * w
         elif op == O.OP_IDENTITY:
             pass
+        elif op >= O.FIRST_TOKEN_OPCODE:
+            c2 = np.int64(0)
+            h2 = np.int64(0)
+            w2 = np.int64(0)
+            r2 = np.int64(0)
+            if nin > 1:
+                b = aux[ip + 1]
+                c2 = regC[b]
+                h2 = regH[b]
+                w2 = regW[b]
+                r2 = regR[b]
+            (st, oc, oh, ow_, orank, p, m, q0, q1, q2, q3, q4, q5, q6,
+             q7) = token_layer(op, fv, nin, c, h, w, r, c2, h2, w2, r2)
         else:  # activations: same shape, one term of output elements
             q0 = c * h * w
         if st == S.OK and float(oc) * float(oh) * float(ow_) > _FLIMIT:
             st = S.OVERFLOW
         elems = np.int64(0)
-        if not (op == O.OP_IDENTITY or op == O.OP_FLATTEN or op == O.OP_INPUT
-                or op == O.OP_CHANNEL_SPLIT or op == O.OP_CROP):
+        if op >= O.FIRST_TOKEN_OPCODE:
+            if counts_activations(op):
+                elems = oc * oh * ow_
+        elif not (op == O.OP_IDENTITY or op == O.OP_FLATTEN or op == O.OP_INPUT
+                  or op == O.OP_CHANNEL_SPLIT or op == O.OP_CROP):
             elems = oc * oh * ow_
         fl = np.int64(0)
         if st == S.OK:
             w0 = ow[op, 0]
             w1 = ow[op, 1]
-            if float(w0) * float(q0) + float(w1) * float(q1) > _FLIMIT:
+            est = float(w0) * float(q0) + float(w1) * float(q1)
+            if op >= O.FIRST_TOKEN_OPCODE:
+                est += (float(ow[op, 2]) * float(q2) + float(ow[op, 3]) * float(q3)
+                        + float(ow[op, 4]) * float(q4) + float(ow[op, 5]) * float(q5)
+                        + float(ow[op, 6]) * float(q6) + float(ow[op, 7]) * float(q7))
+            if est > _FLIMIT:
                 st = S.OVERFLOW
             else:
                 fl = w0 * q0 + w1 * q1
+                if op >= O.FIRST_TOKEN_OPCODE:
+                    fl += (ow[op, 2] * q2 + ow[op, 3] * q3 + ow[op, 4] * q4 + ow[op, 5] * q5
+                           + ow[op, 6] * q6 + ow[op, 7] * q7)
         if record:
             rec[i, P.R_ACTIVE] = 1
             rec[i, P.R_IN_C] = c
@@ -302,6 +331,12 @@ def run_one(ins, ex, aux, ow, genes, regC, regH, regW, regR, fv, live, track, re
             rec[i, P.R_STATUS] = st
             rec[i, P.R_Q0] = q0
             rec[i, P.R_Q1] = q1
+            rec[i, P.R_Q1 + 1] = q2
+            rec[i, P.R_Q1 + 2] = q3
+            rec[i, P.R_Q1 + 3] = q4
+            rec[i, P.R_Q1 + 4] = q5
+            rec[i, P.R_Q1 + 5] = q6
+            rec[i, P.R_Q1 + 6] = q7
         if st != S.OK:
             return st, np.int64(0), np.int64(0), np.int64(0), np.int64(0)
         params += p

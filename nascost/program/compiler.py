@@ -134,6 +134,8 @@ class _Compiler:
             if f.export_only:
                 continue
             val = node[f.name]
+            if f.kind == "enum" and isinstance(val, str):
+                val = f.options.index(val)  # a gene reference holds the indices already
             if len(f.slots) == 2:
                 fields[f.slots[0]], fields[f.slots[1]] = val
             else:

@@ -38,8 +38,9 @@ R_ACTIVE = 0
 R_IN_C, R_IN_H, R_IN_W, R_IN_RANK = 1, 2, 3, 4
 R_OUT_C, R_OUT_H, R_OUT_W, R_OUT_RANK = 5, 6, 7, 8
 R_PARAMS, R_MACS, R_FLOPS, R_ELEMS, R_STATUS = 9, 10, 11, 12, 13
-R_Q0, R_Q1 = 14, 15  # the quantities of the layer's two cost terms
-N_REC = 16
+R_Q0, R_Q1 = 14, 15  # the quantities of the layer's cost terms: R_Q0 .. R_Q0 + 7
+R_QS = tuple(range(14, 22))  # (conventions.N_TERMS of them, in the order of op_terms)
+N_REC = 22
 
 
 @dataclass(frozen=True, eq=False)

@@ -4,8 +4,9 @@ It never looks at the compiled program. It is the oracle the kernels are compare
 (exact integer equality) and the source of the layers that ``nascost.export.to_torch`` builds.
 
 Shapes are tuples without the batch dimension: ``(C, H, W)`` for a 4-D tensor, ``(F,)`` for a
-flat one. All arithmetic is on Python ints (no overflow); the formulas are the shared ones of
-``nascost.rules.formulas`` (their plain-Python ``py_func``).
+flat one, ``(N, D)`` for tokens (torch's ``(B, N, D)``). All arithmetic is on Python ints
+(no overflow); the formulas are the shared ones of ``nascost.rules.formulas`` (their
+plain-Python ``py_func``).
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ _pool_out = formulas.pool_out_size.py_func
 _scale = formulas.scale_channels.py_func
 
 # ops whose output elements are not counted in the 'activations' metric (views)
-_NO_ACTIVATIONS = ("identity", "flatten", "channel_split", "crop")
+_NO_ACTIVATIONS = ("identity", "flatten", "channel_split", "crop", "to_tokens", "to_map",
+                   "token_select", "dropout", "drop_path", "param")
 _ELEMENTWISE = ("relu", "relu6", "sigmoid", "tanh", "hardswish", "hardsigmoid", "silu", "gelu")
 
 
@@ -46,6 +48,7 @@ class ConcreteLayer:
     params: int
     macs: int
     terms: dict[str, int]  # the op's cost terms (conventions.op_terms), per input sample
+    in_grids: list[tuple[int, int]] = field(default_factory=list)  # (H, W) of each input
 
     @property
     def elements(self) -> int:
@@ -72,8 +75,11 @@ class Resolved:
         return self.status == status.OK
 
 
-# --- internal shape: (C, H, W, rank); a flat value has H = W = 1 and rank 2 ----------------
+# --- internal shape: (C, H, W, rank); a flat value has H = W = 1 and rank 2; tokens have
+# rank 3, D = C features and N = H * W tokens on an H x W grid (W = 1 without a grid) -------
 def _ext(s: tuple[int, int, int, int]) -> tuple:
+    if s[3] == 3:
+        return (s[1] * s[2], s[0])
     return (s[0], s[1], s[2]) if s[3] == 4 else (s[0],)
 
 
@@ -123,6 +129,8 @@ class _Walker:
                       v["divisor"], v["min"])
 
     def _field(self, v: Any) -> Any:
+        if isinstance(v, str):  # an enum field's literal option
+            return v
         if isinstance(v, list):
             return tuple(self._value(x) for x in v)
         return self._value(v)
@@ -181,6 +189,9 @@ class _Walker:
         refs = node["in"] if isinstance(node["in"], list) else [node["in"]]
         srcs = [self.values[r] for r in refs]
         fields = {f.name: self._field(node[f.name]) for f in spec.fields}
+        for f in spec.fields:
+            if f.kind == "enum" and not isinstance(fields[f.name], str):
+                fields[f.name] = f.options[fields[f.name]]  # a gene gives the option index
         try:
             out, params, macs, terms = _OPS[node["op"]]([s for _, s in srcs], fields)
         except _Fail as e:
@@ -190,7 +201,8 @@ class _Walker:
         self.layers.append(ConcreteLayer(
             name=name, op=node["op"], inputs=[a for a, _ in srcs],
             in_shapes=[_ext(s) for _, s in srcs], out_shape=_ext(out), fields=fields,
-            params=params, macs=macs, terms=terms))
+            params=params, macs=macs, terms=terms,
+            in_grids=[(s[1], s[2]) for _, s in srcs]))
         return name
 
 
@@ -224,13 +236,14 @@ def _conv2d(shapes: list, f: dict):
 
 
 def _linear(shapes: list, f: dict):
-    (nin, _, _, rank), = shapes
-    _need(rank == 2, status.BAD_RANK)
+    (nin, h, w, rank), = shapes
+    _need(rank in (2, 3), status.BAD_RANK)  # flat (h = w = 1) or N = h * w tokens
     nout = f["out_features"]
     _need(nout >= 1, status.BAD_FIELD)
-    macs = nin * nout
-    bias = nout if f["bias"] else 0
-    return (nout, 1, 1, 2), macs + bias, macs, {"linear_mac": macs, "linear_bias": bias}
+    macs = h * w * nin * nout
+    bias = h * w * nout if f["bias"] else 0
+    params = nin * nout + (nout if f["bias"] else 0)
+    return (nout, h, w, rank), params, macs, {"linear_mac": macs, "linear_bias": bias}
 
 
 def _batchnorm2d(shapes: list, f: dict):
@@ -339,6 +352,10 @@ _OPS = {
     "identity": _elementwise(None),
     "zero": _elementwise("zero"),
 }
+# token values and transformer ops: their own module (it imports _Fail and _need from here)
+from nascost.reference.tokens import TOKEN_RULES  # noqa: E402
+
+_OPS.update(TOKEN_RULES)
 if set(_OPS) != set(ops.names()) - {"input"}:  # a new op in the registry needs a rule here
     raise RuntimeError(f"the reference has no rule for ops "
                        f"{sorted(set(ops.names()) - {'input'} - set(_OPS))}")

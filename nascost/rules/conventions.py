@@ -1,7 +1,8 @@
 """Counting conventions as data: a convention is a table of FLOP weights over cost terms.
 
-Every active layer emits at most two (term, quantity) pairs, e.g. a conv emits
-(conv_mac, its multiply-accumulates) and (conv_bias, its bias additions). A convention's
+Every active layer emits at most N_TERMS (term, quantity) pairs, e.g. a conv emits
+(conv_mac, its multiply-accumulates) and (conv_bias, its bias additions), an attention layer
+its projections, q@k^T, softmax and attn@v separately. A convention's
 ``flops`` is the weighted sum of the quantities; ``macs`` and ``params`` never depend on it.
 """
 
@@ -19,8 +20,8 @@ from nascost.rules import ops
 TERMS: dict[str, str] = {
     "conv_mac": "multiply-accumulates of Conv2d: (Kh*Kw*Cin/g)*Cout*Hout*Wout",
     "conv_bias": "bias additions of Conv2d with bias: Cout*Hout*Wout",
-    "linear_mac": "multiply-accumulates of Linear: Nin*Nout",
-    "linear_bias": "bias additions of Linear with bias: Nout",
+    "linear_mac": "multiply-accumulates of Linear: Nin*Nout (on tokens: N*Din*Dout)",
+    "linear_bias": "bias additions of Linear with bias: Nout (on tokens: N*Dout)",
     "batchnorm": "elements normalised by BatchNorm2d: C*H*W",
     "batchnorm_affine": "elements scaled and shifted by BatchNorm2d, affine=True only: C*H*W",
     "maxpool_out": "output elements of MaxPool2d",
@@ -40,12 +41,37 @@ TERMS: dict[str, str] = {
     "add": "additions of an elementwise sum: output elements * (inputs - 1)",
     "mul": "output elements of an elementwise product",
     "zero": "output elements of a zero op (NAS-Bench-201 'none')",
+    # tokens and transformer ops
+    "mean_out": "output elements of aten::mean (op mean): C of a map, D of tokens",
+    "mean_in": "input elements of aten::mean: C*H*W of a map, N*D of tokens",
+    "layernorm": "elements normalised by LayerNorm: N*D of tokens, C*H*W of a map",
+    "layernorm_affine": "elements scaled by LayerNorm, affine only: N*D (or C*H*W)",
+    "groupnorm": "elements normalised by GroupNorm: C*H*W",
+    "groupnorm_affine": "elements scaled and shifted by GroupNorm, affine only: C*H*W",
+    "softmax": "elements through the softmax op",
+    "softmax_sum": "additions of the softmax op's row sums: elements - rows",
+    "attn_linear_mac": "multiply-accumulates of attention's q, k, v and output projections",
+    "attn_linear_bias": "bias additions of those projections",
+    "attn_scale": "elements of q scaled by head_dim**-0.5: N*heads*head_dim",
+    "attn_qk_mac": "multiply-accumulates of q @ k^T: heads*N*Nk*head_dim (per window summed)",
+    "attn_bias_add": "attention scores given an additive bias: Swin's relative position bias "
+                     "(heads*N*window tokens), counted again for the shift mask",
+    "attn_softmax": "attention scores through softmax: heads*N*Nk",
+    "attn_softmax_sum": "additions of the softmax row sums: heads*N*(Nk - 1)",
+    "attn_av_mac": "multiply-accumulates of attn @ v: heads*N*Nk*head_dim",
+    "matmul_mac": "multiply-accumulates of matmul: N_a*K*M",
+    "upsample_nearest": "output elements of nearest upsampling",
+    "upsample_bilinear": "output elements of bilinear upsampling",
 }
 TERM_NAMES: tuple[str, ...] = tuple(TERMS)
 TERM_INDEX: dict[str, int] = {t: i for i, t in enumerate(TERM_NAMES)}
 
-# opcode -> (first term, second term); -1 where the op emits none.
-_OP_TERMS: dict[int, tuple[str | None, str | None]] = {
+N_TERMS = 8  # the most terms one op emits (the kernels' per-layer quantities q0 .. q7)
+_ATTN_TERMS = ("attn_linear_mac", "attn_linear_bias", "attn_scale", "attn_qk_mac",
+               "attn_bias_add", "attn_softmax", "attn_av_mac", "attn_softmax_sum")
+
+# opcode -> the terms it emits, in the order of the kernels' quantities q0, q1, ...
+_OP_TERMS: dict[int, tuple[str | None, ...]] = {
     ops.OP_CONV2D: ("conv_mac", "conv_bias"),
     ops.OP_LINEAR: ("linear_mac", "linear_bias"),
     ops.OP_BATCHNORM2D: ("batchnorm", "batchnorm_affine"),
@@ -63,12 +89,23 @@ _OP_TERMS: dict[int, tuple[str | None, str | None]] = {
     ops.OP_ADD: ("add", None),
     ops.OP_MUL: ("mul", None),
     ops.OP_ZERO: ("zero", None),
+    ops.OP_MEAN: ("mean_out", "mean_in"),
+    ops.OP_LAYERNORM: ("layernorm", "layernorm_affine"),
+    ops.OP_GROUPNORM: ("groupnorm", "groupnorm_affine"),
+    ops.OP_BATCHNORM1D: ("batchnorm", "batchnorm_affine"),
+    ops.OP_SOFTMAX: ("softmax", "softmax_sum"),
+    ops.OP_ATTENTION: _ATTN_TERMS,
+    ops.OP_WINDOW_ATTENTION: _ATTN_TERMS,
+    ops.OP_MATMUL: ("matmul_mac", None),
+    ops.OP_UPSAMPLE: ("upsample_nearest", "upsample_bilinear"),
 }
 
 
-def op_terms(opcode: int) -> tuple[str | None, str | None]:
-    """The (first, second) cost terms an op emits; ops not listed cost nothing."""
-    return _OP_TERMS.get(opcode, (None, None))
+def op_terms(opcode: int) -> tuple[str | None, ...]:
+    """The N_TERMS cost terms an op emits (None where it emits fewer); ops not listed cost
+    nothing."""
+    t = _OP_TERMS.get(opcode, ())
+    return tuple(t) + (None,) * (N_TERMS - len(t))
 
 
 # The presets. Every term missing from a preset weighs 0. Each peer-tool preset reproduces the
@@ -83,23 +120,46 @@ PRESETS: dict[str, dict[str, int]] = {
         "relu": 1, "relu6": 2, "sigmoid": 4, "tanh": 4,
         "hardswish": 4, "hardsigmoid": 3, "silu": 5, "gelu": 8,
         "add": 1, "mul": 1,
+        # tokens and transformers (docs/conventions.md): every matmul 2 per MAC; LayerNorm
+        # and GroupNorm 5 per element (BN's 4 plus the statistics); softmax 3 per element
+        # (subtract the max, exp, divide) and 2 per addition of a row's max and sum;
+        # aten::mean 1 per output; upsampling per output: nearest 1, bilinear 7 (4
+        # multiplies, 3 adds); the scaling of q and additive score biases 1 per element
+        "attn_linear_mac": 2, "attn_qk_mac": 2, "attn_av_mac": 2, "matmul_mac": 2,
+        "attn_scale": 1, "attn_bias_add": 1, "attn_softmax": 3, "attn_softmax_sum": 2,
+        "softmax": 3, "softmax_sum": 2, "layernorm": 5, "groupnorm": 5, "mean_out": 1,
+        "upsample_nearest": 1, "upsample_bilinear": 7,
     },
-    # multiply-accumulates of conv and linear layers: the number torchvision and papers print
-    "macs": {"conv_mac": 1, "linear_mac": 1},
+    # multiply-accumulates of conv, linear and matmul (attention's q@k^T and attn@v
+    # included): the number torchvision and papers print; equal to the macs column
+    "macs": {"conv_mac": 1, "linear_mac": 1, "attn_linear_mac": 1, "attn_qk_mac": 1,
+             "attn_av_mac": 1, "matmul_mac": 1},
     # torch.utils.flop_counter.FlopCounterMode: 2 per MAC of aten convolution / mm / addmm;
     # bias additions, norms, pooling and pointwise ops are not counted
-    "torch": {"conv_mac": 2, "linear_mac": 2},
+    "torch": {"conv_mac": 2, "linear_mac": 2, "attn_linear_mac": 2, "attn_qk_mac": 2,
+              "attn_av_mac": 2, "matmul_mac": 2},
     # thop.profile: conv and linear MACs (no bias); BN 2/element, 4 with affine; AvgPool2d one
-    # per output; AdaptiveAvgPool2d (window + 1) per output; every other module 0
+    # per output; AdaptiveAvgPool2d (window + 1) per output; every other module 0. Tokens:
+    # LayerNorm as BN, nn.Softmax 3 per element - 1 per row, Upsample nearest 1 / bilinear
+    # 11 per output; attention's Linear modules only (its matmuls and softmax are calls, not
+    # modules: 0), GroupNorm 0
     "thop": {
         "conv_mac": 1, "linear_mac": 1, "batchnorm": 2, "batchnorm_affine": 2,
         "avgpool_out": 1, "global_pool_in": 1, "global_pool_out": 1,
+        "layernorm": 2, "layernorm_affine": 2, "softmax": 2, "softmax_sum": 1,
+        "attn_linear_mac": 1, "upsample_nearest": 1, "upsample_bilinear": 11,
     },
     # fvcore FlopCountAnalysis (model in eval mode): conv and linear MACs (no bias);
     # aten::batch_norm 1/element, 2 with affine; aten::adaptive_avg_pool2d 1 per input element
+    # Tokens: aten::layer_norm and group_norm 4 per element, 5 with affine; matmul/bmm/linear
+    # MACs (attention's products included, no bias); upsample_nearest2d 1 and
+    # upsample_bilinear2d 4 per output; softmax and aten::mean not counted
     "fvcore": {
         "conv_mac": 1, "linear_mac": 1, "batchnorm": 1, "batchnorm_affine": 1,
         "global_pool_in": 1,
+        "layernorm": 4, "layernorm_affine": 1, "groupnorm": 4, "groupnorm_affine": 1,
+        "attn_linear_mac": 1, "attn_qk_mac": 1, "attn_av_mac": 1, "matmul_mac": 1,
+        "upsample_nearest": 1, "upsample_bilinear": 4,
     },
     # ptflops get_model_complexity_info(backend='pytorch'), its defaults: module hooks plus
     # patched torch.nn.functional / Tensor ops, so ReLU, GELU and pooling count twice
@@ -108,16 +168,28 @@ PRESETS: dict[str, dict[str, int]] = {
         "batchnorm": 1, "batchnorm_affine": 1,
         "maxpool_in": 2, "avgpool_in": 2, "global_pool_in": 2,
         "relu": 2, "relu6": 1, "gelu": 2, "silu": 1, "zero": 1,
+        # tokens: LayerNorm 1 per element (its affine part not), GroupNorm 1 (+1 affine);
+        # patched F.softmax, Tensor.matmul / torch.matmul, F.interpolate; the Upsample hook
+        # too (so upsampling counts 2 per output); attention: its Linear modules with bias
+        # and its patched matmuls and softmax
+        "layernorm": 1, "groupnorm": 1, "groupnorm_affine": 1, "softmax": 1,
+        "attn_linear_mac": 1, "attn_linear_bias": 1, "attn_qk_mac": 1, "attn_av_mac": 1,
+        "attn_softmax": 1, "matmul_mac": 1, "upsample_nearest": 2, "upsample_bilinear": 2,
     },
     # ptflops get_model_complexity_info(backend='aten'): aten convolution / mm / addmm MACs
-    # with bias additions; nothing else
-    "ptflops_aten": {"conv_mac": 1, "conv_bias": 1, "linear_mac": 1, "linear_bias": 1},
+    # with bias additions, and bmm (attention's products, matmul); nothing else
+    "ptflops_aten": {"conv_mac": 1, "conv_bias": 1, "linear_mac": 1, "linear_bias": 1,
+                     "attn_linear_mac": 1, "attn_linear_bias": 1, "attn_qk_mac": 1,
+                     "attn_av_mac": 1, "matmul_mac": 1},
     # NAS-Bench-201 / NATS-Bench (xautodl get_model_infos): conv and linear MACs plus their bias
     # additions; pooling hooked but left out of the sum, BN and activations not counted
-    "nb201": {"conv_mac": 1, "conv_bias": 1, "linear_mac": 1, "linear_bias": 1},
+    # (not installable here: on tokens its Linear hook would see the attention projections;
+    # the matmuls are not modules)
+    "nb201": {"conv_mac": 1, "conv_bias": 1, "linear_mac": 1, "linear_bias": 1,
+              "attn_linear_mac": 1, "attn_linear_bias": 1},
     # Once-for-All / ProxylessNAS (ofa.utils.flops_counter.profile): conv and linear MACs, no
     # bias, BN not counted
-    "ofa": {"conv_mac": 1, "linear_mac": 1},
+    "ofa": {"conv_mac": 1, "linear_mac": 1, "attn_linear_mac": 1},
 }
 
 DESCRIPTIONS: dict[str, str] = {
@@ -155,6 +227,30 @@ SOURCES: dict[str, str] = {
 }
 
 
+# What a peer tool gets wrong (or leaves out) on a term, as measured; its preset reproduces
+# it. ``nascost explain`` prints the notes of the terms a candidate has.
+_FUSED = ("FlopCounterMode counts 0 for CPU scaled_dot_product_attention and for "
+          "nn.MultiheadAttention's eval fast path (pytorch#195460); nascost's export runs "
+          "explicit matmuls, which it counts")
+_CALLS = ("thop counts modules only: attention's matmuls are calls, so 0 (and 0 for the "
+          "whole of nn.MultiheadAttention, pytorch-OpCounter#197)")
+TOOL_NOTES: dict[str, dict[str, str]] = {
+    "thop": {"attn_qk_mac": _CALLS, "attn_av_mac": _CALLS, "matmul_mac": _CALLS,
+             "attn_softmax": _CALLS, "groupnorm": "thop has no GroupNorm rule: 0"},
+    "fvcore": {"mean_in": "fvcore counts aten::adaptive_avg_pool2d but not aten::mean: a "
+                          "squeeze written x.mean((2, 3)) (op mean) is 0",
+               "attn_softmax": "fvcore skips softmax", "softmax": "fvcore skips softmax"},
+    "ptflops": {"layernorm_affine": "ptflops' norm hook reads `affine`, which LayerNorm does "
+                                    "not have: its scale and shift are not counted"},
+    "torch": {"attn_qk_mac": _FUSED, "attn_av_mac": _FUSED},
+}
+
+
+def tool_note(preset: str, term: str) -> str | None:
+    """The measured shortcoming of the tool behind ``preset`` on ``term``, if any."""
+    return TOOL_NOTES.get(preset, {}).get(term)
+
+
 class Convention:
     """A resolved convention: a name, its weight per term, and the per-opcode weight table.
 
@@ -175,12 +271,11 @@ class Convention:
         self.name = name
         self.description = description
         self.weights = {t: int(weights.get(t, 0)) for t in TERM_NAMES}
-        table = np.zeros((ops.N_OPCODES, 2), dtype=np.int64)
-        for code, (a, b) in _OP_TERMS.items():
-            if a is not None:
-                table[code, 0] = self.weights[a]
-            if b is not None:
-                table[code, 1] = self.weights[b]
+        table = np.zeros((ops.N_OPCODES, N_TERMS), dtype=np.int64)
+        for code, terms in _OP_TERMS.items():
+            for k, t in enumerate(terms):
+                if t is not None:
+                    table[code, k] = self.weights[t]
         table.setflags(write=False)
         self.op_weights = table
 

@@ -111,6 +111,32 @@ class _Checker:
         return out
 
     # -- field values --------------------------------------------------------------------
+    def enum_value(self, path: str, v: Any, options: tuple[str, ...]) -> Any:
+        """An enum field: one of ``options`` (kept as the string), or a gene whose choices (or
+        ``values``) are such strings (normalised to ``values`` of option indices)."""
+        if isinstance(v, str):
+            if v in options:
+                return v
+            self.err(path, f"must be one of {list(options)}. Got {v!r} instead.")
+            return None
+        if isinstance(v, dict) and "gene" in v and not set(v) - {"gene", "values"}:
+            name = v["gene"]
+            if not isinstance(name, str) or name not in self.genes:
+                self.err(path, f"refers to gene {name!r}, which is not defined")
+                return None
+            values = v.get("values", self.genes[name])
+            if not isinstance(values, list) or len(values) != len(self.genes[name]):
+                self.err(path, f"'values' must list one of {list(options)} per choice of gene "
+                               f"{name!r} ({len(self.genes[name])})")
+                return None
+            bad = [x for x in values if not isinstance(x, str) or x not in options]
+            if bad:
+                self.err(path, f"gene {name!r} gives {bad[0]!r}; must be one of {list(options)}")
+                return None
+            return {"gene": name, "values": [options.index(x) for x in values]}
+        self.err(path, f"must be one of {list(options)} or a gene reference. Got {v!r} instead.")
+        return None
+
     def field_value(self, path: str, v: Any, kind: str, minimum: int, scope: set[str]) -> Any:
         if kind == "bool":
             if isinstance(v, bool):
@@ -273,6 +299,12 @@ class _Checker:
 
     def inputs(self, path: str, node: dict, prev: str, scope: set[str], n: str) -> Any:
         raw = node.get("in", prev)
+        if n == "1-2" and isinstance(raw, list) and len(raw) == 1:
+            raw = raw[0]
+        if n == "1-2" and isinstance(raw, list):
+            n = "2"
+        elif n == "1-2":
+            n = "1"
         if n == "1":
             if not isinstance(raw, str):
                 self.err(path, f"'in' must name one value. Got {raw!r} instead.")
@@ -365,6 +397,8 @@ class _Checker:
                 else:
                     one = self.field_value(fpath, val, "int", f.minimum, scope)
                     out[f.name] = None if one is None else [one, one]
+            elif f.kind == "enum":
+                out[f.name] = self.enum_value(fpath, val, f.options)
             else:
                 out[f.name] = self.field_value(fpath, val, f.kind, f.minimum, scope)
         return out

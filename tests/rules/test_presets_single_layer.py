@@ -99,9 +99,15 @@ SPACE_OPS = ("conv2d", "maxpool2d", "avgpool2d", "batchnorm2d", "linear", "globa
              "channel_split", "channel_shuffle", "crop")
 
 
+# token and transformer ops: their single-layer checks are tests/tokens/test_token_presets.py
+TOKEN_OPS = ("to_tokens", "to_map", "patch_merge", "class_token", "token_select", "mean",
+             "layernorm", "groupnorm", "batchnorm1d", "softmax", "dropout", "drop_path",
+             "attention", "window_attention", "matmul", "param", "upsample")
+
+
 def test_every_op_has_a_single_layer_check():
     """A new op needs its peer-tool behaviour checked here (no silent zeros)."""
-    assert set(ops.names()) - {"input"} == set(SPACE_OPS)
+    assert set(ops.names()) - {"input"} == set(SPACE_OPS) | set(TOKEN_OPS)
 
 
 def test_ptflops_parts_sum_to_the_preset():
