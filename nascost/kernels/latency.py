@@ -76,30 +76,42 @@ def _node_hash(ins, rec, a, b, sig):
     return h if h > EMPTY else h + np.uint64(2)
 
 
+@jit
+def _hash_rows(ins, ex, aux, ow, n_regs, genes, i1, nodes, out, r0, r1):
+    regC = np.zeros(n_regs, np.int64)
+    regH = np.zeros(n_regs, np.int64)
+    regW = np.zeros(n_regs, np.int64)
+    regR = np.zeros(n_regs, np.int64)
+    fv = np.zeros(O.N_SLOTS, np.int64)
+    live = np.zeros(1, np.uint8)
+    rec = np.zeros((max(i1, 1), P.N_REC), np.int64)
+    sig = _SIG
+    for r in range(r0, r1):
+        rec[:, :] = 0
+        regC[:] = 0  # an input layer's record reads register 0: start as record_one does
+        regH[:] = 0
+        regW[:] = 0
+        regR[:] = 0
+        run_one(ins, ex, aux, ow, genes[r], regC, regH, regW, regR, fv, live, False, rec,
+                True, 0, i1)
+        for j in range(nodes.shape[0]):
+            out[r, j] = _node_hash(ins, rec, nodes[j, 0], nodes[j, 1], sig)
+
+
 @jit_parallel
 def node_hashes(ins, ex, aux, ow, n_regs, genes, i1, nodes, out):
     """out[r, j] = the signature hash of node j (instructions nodes[j, 0]..nodes[j, 1]-1) when
     gene row r runs instructions 0..i1-1; 0 where a layer fails before or in the node."""
     n = genes.shape[0]
-    sig = _SIG
     for t in prange((n + 255) // 256):
-        regC = np.zeros(n_regs, np.int64)
-        regH = np.zeros(n_regs, np.int64)
-        regW = np.zeros(n_regs, np.int64)
-        regR = np.zeros(n_regs, np.int64)
-        fv = np.zeros(O.N_SLOTS, np.int64)
-        live = np.zeros(1, np.uint8)
-        rec = np.zeros((max(i1, 1), P.N_REC), np.int64)
-        for r in range(t * 256, min(n, t * 256 + 256)):
-            rec[:, :] = 0
-            regC[:] = 0  # an input layer's record reads register 0: start as record_one does
-            regH[:] = 0
-            regW[:] = 0
-            regR[:] = 0
-            run_one(ins, ex, aux, ow, genes[r], regC, regH, regW, regR, fv, live, False, rec,
-                    True, 0, i1)
-            for j in range(nodes.shape[0]):
-                out[r, j] = _node_hash(ins, rec, nodes[j, 0], nodes[j, 1], sig)
+        _hash_rows(ins, ex, aux, ow, n_regs, genes, i1, nodes, out, t * 256,
+                   min(n, t * 256 + 256))
+
+
+@jit
+def node_hashes_serial(ins, ex, aux, ow, n_regs, genes, i1, nodes, out):
+    """node_hashes on the calling thread (a few rows)."""
+    _hash_rows(ins, ex, aux, ow, n_regs, genes, i1, nodes, out, 0, genes.shape[0])
 
 
 @jit

@@ -123,7 +123,8 @@ def hashes_of(program: Program, genes: np.ndarray, i1: int | None = None,
         nodes = nodes_array(program)[1]
     out = np.zeros((genes.shape[0], nodes.shape[0]), dtype=np.uint64)
     if genes.shape[0] and nodes.shape[0]:
-        KL.node_hashes(program.ins, program.ex, program.aux, _ow(), program.n_regs,
+        kernel = KL.node_hashes if genes.shape[0] > 256 else KL.node_hashes_serial
+        kernel(program.ins, program.ex, program.aux, _ow(), program.n_regs,
                        np.ascontiguousarray(genes, dtype=np.uint8), i1,
                        np.ascontiguousarray(nodes), out)
     return out
