@@ -171,11 +171,32 @@ def build_table(space, out: str | Path, *, backend: str = "torch", threads: int 
 
         bar = tqdm(total=len(cands), initial=state["done"], unit="cand",
                    desc=f"timing {len(blocks.keys)} blocks")
-    last_save = time.perf_counter()
     from nascost.latency.timing import pinned
 
-    with pinned(threads):
-        for c in range(state["done"], len(cands)):
+    c = state["done"]
+    try:
+        with pinned(threads):
+            _time_all(space, cands, c, timer, obs, bar, partial, settings)
+    except BaseException:  # interrupted: keep what was timed (the next call resumes)
+        if bar is not None:
+            bar.close()
+        raise
+    if bar is not None:
+        bar.close()
+    table = _table_from(space, blocks, obs, settings, len(cands),
+                        time.perf_counter() - t_start)
+    table.write(out)
+    partial.unlink(missing_ok=True)
+    return table
+
+
+def _time_all(space, cands, start, timer, obs, bar, partial, settings) -> None:
+    """Time candidates start.. in order, saving the observations every few seconds and when
+    interrupted."""
+    last_save = time.perf_counter()
+    done = start
+    try:
+        for c in range(start, len(cands)):
             times = np.asarray(timer(space, cands[c]), dtype=np.int64)
             hs = K.hashes_of(space.program, cands[c][None, :])[0]
             for j, h in enumerate(hs.tolist()):
@@ -184,18 +205,14 @@ def build_table(space, out: str | Path, *, backend: str = "torch", threads: int 
                 q1, med, q3 = np.percentile(times[:, j], [25, 50, 75])
                 obs.setdefault(h, []).append([float(med), float(q1), float(q3),
                                               int(times.shape[0])])
+            done = c + 1
             if bar is not None:
                 bar.update(1)
-            if time.perf_counter() - last_save > 5 or c == len(cands) - 1:
-                _save_partial(partial, settings, c + 1, obs)
+            if time.perf_counter() - last_save > 5:
+                _save_partial(partial, settings, done, obs)
                 last_save = time.perf_counter()
-    if bar is not None:
-        bar.close()
-    table = _table_from(space, blocks, obs, settings, len(cands),
-                        time.perf_counter() - t_start)
-    table.write(out)
-    partial.unlink(missing_ok=True)
-    return table
+    finally:
+        _save_partial(partial, settings, done, obs)
 
 
 def _table_from(space, blocks: Blocks, obs: dict, settings: dict, n_cands: int,
