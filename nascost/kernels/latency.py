@@ -188,13 +188,61 @@ def _score_span_lat(gstride, meta, rows, words, layout, lat, genes, batch, start
             o_lat[i] = tl[j] if o_status[i] == S.OK else 0
 
 
+@jit
+def _score_span_lat_packed(gstride, meta, words3, layout, rows, genes, batch, start, stop,
+                           o_params, o_macs, o_flops, o_acts, o_status, o_lat):
+    """The packed span loop over rows of three words (the two packed words, then the row's
+    latency): the latency shares the row's cache line; int32 index arithmetic."""
+    n_genes = genes.shape[1]
+    n_seg = meta.shape[0]
+    gt = np.empty((n_genes, BLOCK), np.int32)
+    r = np.empty(BLOCK, np.int32)
+    state = np.empty(BLOCK, np.int32)
+    a0 = np.empty(BLOCK, np.uint64)
+    a1 = np.empty(BLOCK, np.uint64)
+    tl = np.empty(BLOCK, np.uint64)
+    s_next = np.uint64(layout[F_NEXT, 1])
+    lim = LIMIT // batch
+    for i0 in range(start, stop, BLOCK):
+        m_ = min(BLOCK, stop - i0)
+        _transpose(genes, i0, m_, gt)
+        state[:] = 0
+        a0[:] = 0
+        a1[:] = 0
+        tl[:] = 0
+        for k in range(n_seg):
+            _rows_of(gstride, meta, k, state, gt, m_, r)
+            for j in range(m_):
+                row = r[j]
+                w1 = words3[row, 1]
+                a0[j] += words3[row, 0]
+                a1[j] += w1
+                tl[j] += words3[row, 2]
+                state[j] = np.int32(w1 >> s_next)
+        for j in range(m_):
+            i = i0 + j
+            s_ = S.OK
+            if _field(a0[j], a1[j], layout, F_FAIL) != 0:
+                s_ = _first_status(gstride, meta, rows, gt, j)
+            _put(i, s_, _field(a0[j], a1[j], layout, F_PARAMS),
+                 _field(a0[j], a1[j], layout, F_MACS), _field(a0[j], a1[j], layout, F_FLOPS),
+                 _field(a0[j], a1[j], layout, F_ACTS), batch, lim, o_params, o_macs,
+                 o_flops, o_acts, o_status)
+            o_lat[i] = np.int64(tl[j]) if o_status[i] == S.OK else 0
+
+
 @jit_parallel
-def score_tables_latency(gstride, meta, rows, words, layout, lat, genes, batch, o_params,
-                         o_macs, o_flops, o_acts, o_status, o_lat):
-    """score_tables plus o_lat[i] = the sum of lat over candidate i's rows (0 if invalid)."""
+def score_tables_latency(gstride, meta, rows, words, layout, lat, words3, genes, batch,
+                         o_params, o_macs, o_flops, o_acts, o_status, o_lat):
+    """score_tables plus o_lat[i] = the sum of lat over candidate i's rows (0 if invalid);
+    over words3 (packed words and latency side by side) when it has rows."""
     n = genes.shape[0]
     for t in prange((n + SPAN - 1) // SPAN):
         a = t * SPAN
         b = min(n, a + SPAN)
-        _score_span_lat(gstride, meta, rows, words, layout, lat, genes, batch, a, b, o_params,
-                        o_macs, o_flops, o_acts, o_status, o_lat)
+        if words3.shape[0] > 0:
+            _score_span_lat_packed(gstride, meta, words3, layout, rows, genes, batch, a, b,
+                                   o_params, o_macs, o_flops, o_acts, o_status, o_lat)
+        else:
+            _score_span_lat(gstride, meta, rows, words, layout, lat, genes, batch, a, b,
+                            o_params, o_macs, o_flops, o_acts, o_status, o_lat)

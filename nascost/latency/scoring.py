@@ -51,8 +51,9 @@ def _node_name(program, node: int) -> str:
     return f"node {node}"
 
 
-def row_latencies(program, tables, table: LatencyTable) -> np.ndarray:
-    """(n_rows,) int64 nanoseconds per row of the cost tables (0 for failing rows)."""
+def row_latencies(program, tables, table: LatencyTable) -> tuple[np.ndarray, np.ndarray]:
+    """(n_rows,) int64 nanoseconds per row of the cost tables (0 for failing rows), and the
+    packed rows with the latency as a third word (no rows where the tables are unpacked)."""
     per = _ROWS.setdefault(tables, {})
     if id(table) in per and per[id(table)][0] is table:
         return per[id(table)][1]
@@ -64,8 +65,13 @@ def row_latencies(program, tables, table: LatencyTable) -> np.ndarray:
         v = _entry_values(program, table, h, genes, ids, ok)
         lat[first:first + genes.shape[0]] = np.where(ok, v.sum(axis=1), 0)
     lat.setflags(write=False)
-    per[id(table)] = (table, lat)
-    return lat
+    words3 = np.zeros((0, 3), dtype=np.uint64)
+    if tables.words.shape[0]:
+        words3 = np.ascontiguousarray(np.concatenate(
+            [tables.words, lat.astype(np.uint64)[:, None]], axis=1))
+    words3.setflags(write=False)
+    per[id(table)] = (table, (lat, words3))
+    return lat, words3
 
 
 def score_latency(space, genes: np.ndarray, latency: Any, convention: Any = "seed",
@@ -84,14 +90,14 @@ def score_latency(space, genes: np.ndarray, latency: Any, convention: Any = "see
     if tables is None:
         raise ValueError(f"space {space.name!r} does not factor into cost tables: latency "
                          "needs the table engine")
-    lat = row_latencies(space.program, tables, table)
+    lat, words3 = row_latencies(space.program, tables, table)
     n = genes.shape[0]
     out = api.empty_outputs(n)
     o_lat = np.empty(n, np.int64)
     previous = set_threads(threads) if threads is not None else None
     try:
         score_tables_latency(tables.gstride, tables.meta, tables.rows, tables.words,
-                             tables.layout, lat, genes, batch, out["params"], out["macs"],
+                             tables.layout, lat, words3, genes, batch, out["params"], out["macs"],
                              out["flops"], out["activations"], out["status"], o_lat)
     finally:
         if previous is not None:
