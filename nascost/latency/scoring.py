@@ -15,10 +15,13 @@ from nascost.latency.table import LatencyTable, resolve_table
 _ROWS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
+MISSING = 1 << 52  # the latency of a row with a block the table lacks (scoring checks it)
+
+
 def _entry_values(program, table: LatencyTable, hashes: np.ndarray, genes: np.ndarray,
-                  node_ids: np.ndarray, ok: np.ndarray) -> np.ndarray:
+                  node_ids: np.ndarray, ok: np.ndarray, mark: bool = False) -> np.ndarray:
     """(n, m) nanoseconds of each (row, node) block; a block missing from the table raises
-    naming its key and node."""
+    naming its key and node (with ``mark``, it is worth MISSING instead)."""
     flat = hashes.reshape(-1)
     uniq, inv = np.unique(flat, return_inverse=True)
     by_hash = table.by_hash
@@ -27,6 +30,9 @@ def _entry_values(program, table: LatencyTable, hashes: np.ndarray, genes: np.nd
         if h <= EMPTY:  # 0: a failing block (its row has a status); 1: no active layer
             continue
         i = by_hash.get(int(h))
+        if i is None and mark:
+            vals[u] = MISSING
+            continue
         if i is None:
             r, j = divmod(int(np.flatnonzero(flat == h)[0]), hashes.shape[1])
             if not ok[r]:
@@ -62,8 +68,8 @@ def row_latencies(program, tables, table: LatencyTable) -> tuple[np.ndarray, np.
         seg = tables.segs[k]
         ids, nodes = K.nodes_array(program, seg.start, seg.end)
         h = K.hashes_of(program, genes, seg.end, nodes)
-        v = _entry_values(program, table, h, genes, ids, ok)
-        lat[first:first + genes.shape[0]] = np.where(ok, v.sum(axis=1), 0)
+        v = _entry_values(program, table, h, genes, ids, ok, mark=True)
+        lat[first:first + genes.shape[0]] = np.where(ok, np.minimum(v.sum(axis=1), MISSING), 0)
     lat.setflags(write=False)
     words3 = np.zeros((0, 3), dtype=np.uint64)
     if tables.words.shape[0]:
@@ -102,8 +108,22 @@ def score_latency(space, genes: np.ndarray, latency: Any, convention: Any = "see
     finally:
         if previous is not None:
             set_threads(previous)
+    bad = np.flatnonzero(o_lat >= MISSING)
+    if bad.size:  # a candidate runs a block the table lacks: name it
+        _raise_missing(space, genes[bad[0]], table)
     out["latency_us"] = o_lat / 1e3
     return out
+
+
+def _raise_missing(space, genes_row: np.ndarray, table: LatencyTable) -> None:
+    program = space.program
+    for j in range(len(program.top)):
+        key = K.node_key(program, genes_row, j)
+        if key and K.key_hash(key) not in table.by_hash:
+            raise KeyError(f"the latency table has no entry for block {key!r} (top-level node "
+                           f"{j}, layer {_node_name(program, j)!r}) of candidate "
+                           f"{genes_row.tolist()}; rebuild the table for this space with "
+                           "`nascost lut build`")
 
 
 def walk_latency(space, genes_row: np.ndarray, table: LatencyTable) -> int | None:
