@@ -26,6 +26,9 @@ def _timing_args(p, repeats: str, warmup: str) -> None:
                    help=f"timed runs per candidate (default {repeats})")
     p.add_argument("--warmup", default=warmup, metavar="W",
                    help=f"discarded runs first (default {warmup})")
+    p.add_argument("--clock", choices=("cpu", "wall"), default=None,
+                   help="cpu: the process's CPU time (default; robust on a shared machine); "
+                        "wall: elapsed time (a dedicated device)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -76,7 +79,7 @@ def run_build(args) -> int:
                         warmup=_int(args.warmup, "--warmup", 0),
                         seed=_int(args.seed, "--seed", 0),
                         max_entries=_int(args.max_entries, "--max-entries", 1),
-                        progress=not args.no_progress)
+                        progress=not args.no_progress, clock=args.clock or "cpu")
     dt = time.perf_counter() - t
     print(f"{args.out}: {len(table)} blocks of {space.name} timed in context in "
           f"{table.meta['candidates_timed']} candidates, {dt:.1f} s "
@@ -93,7 +96,7 @@ def run_validate(args) -> int:
                  batch=_int(args.batch, "--batch", 1),
                  repeats=_int(args.repeats, "--repeats", 1),
                  warmup=_int(args.warmup, "--warmup", 0), seed=_int(args.seed, "--seed", 0),
-                 progress=not args.no_progress)
+                 progress=not args.no_progress, clock=args.clock)
     print(format_validation(space.name, v))
     return 0
 

@@ -137,7 +137,7 @@ def _save_partial(path: Path, settings: dict, done: int, obs: dict) -> None:
 
 def build_table(space, out: str | Path, *, backend: str = "torch", threads: int = 1,
                 batch: int = 1, repeats: int = 20, warmup: int = 5, seed: int = 0,
-                max_entries: int = MAX_ENTRIES, progress: bool = False,
+                max_entries: int = MAX_ENTRIES, progress: bool = False, clock: str = "cpu",
                 timer=None) -> LatencyTable:
     """Time every distinct block of ``space`` in context and write the table to ``out``.
 
@@ -154,17 +154,21 @@ def build_table(space, out: str | Path, *, backend: str = "torch", threads: int 
                         ("threads", threads, 1)):
         if isinstance(v, bool) or not isinstance(v, int) or v < lo:
             raise ValueError(f"{name} must be an integer >= {lo}. Got {v!r} instead.")
+    from nascost.latency.timing import clock_of
+
+    clock_of(clock)
     out = Path(out)
     t_start = time.perf_counter()
     blocks = distinct_blocks(space, max_entries)
     cands = covering_candidates(space, blocks, seed)
     settings = {"space_hash": space.hash, "backend": backend, "threads": threads,
-                "batch": batch, "repeats": repeats, "warmup": warmup, "seed": seed}
+                "batch": batch, "repeats": repeats, "warmup": warmup, "seed": seed,
+                "clock": clock}
     partial = out.with_name(out.name + ".partial")
     state = _load_partial(partial, settings)
     obs: dict[int, list] = state["obs"]  # hash -> [[median, q1, q3, repeats], ...]
     if timer is None:
-        timer = _torch_timer(batch, warmup, repeats)
+        timer = _torch_timer(batch, warmup, repeats, clock)
     bar = None
     if progress:
         from tqdm import tqdm
@@ -232,18 +236,19 @@ def _table_from(space, blocks: Blocks, obs: dict, settings: dict, n_cands: int,
                      device=device_description(settings["backend"], settings["threads"],
                                                settings["batch"]),
                      warmup=settings["warmup"], repeats=settings["repeats"],
+                     clock=settings["clock"],
                      candidates_timed=n_cands, build_seconds=round(seconds, 1))
     return LatencyTable(list(blocks.keys), med, spread, reps, meta=meta)
 
 
-def _torch_timer(batch: int, warmup: int, repeats: int):
+def _torch_timer(batch: int, warmup: int, repeats: int, clock: str):
     from nascost.latency.timing import Runner, node_of_layers, repeat
 
     cache: dict = {}
 
     def timer(space, genes_row):
         nodes = cache.setdefault(space.hash, node_of_layers(space.program))
-        r = Runner(space, genes_row, batch=batch, nodes=nodes)
+        r = Runner(space, genes_row, batch=batch, nodes=nodes, clock=clock)
         return np.stack(repeat(r.run_nodes, warmup, repeats))
 
     return timer

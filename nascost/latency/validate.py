@@ -71,7 +71,7 @@ def _type_counts(space, genes: np.ndarray, table: LatencyTable):
 
 def validate(space, latency, n: int = 200, *, threads: int = 1, batch: int = 1,
              repeats: int = 20, warmup: int = 5, seed: int = 1, progress: bool = False,
-             timer=None) -> Validation:
+             clock: str | None = None, timer=None) -> Validation:
     """Time n random valid candidates end to end and compare with the table's predictions.
     ``timer(space, genes_row) -> list of ns`` replaces the torch timing (tests)."""
     from nascost.latency.scoring import score_latency
@@ -79,14 +79,18 @@ def validate(space, latency, n: int = 200, *, threads: int = 1, batch: int = 1,
 
     if isinstance(n, bool) or not isinstance(n, int) or n < 4:
         raise ValueError(f"n must be an integer >= 4. Got {n!r} instead.")
+    from nascost.latency.timing import clock_of
+
     table = resolve_table(space, latency)
+    clock = clock or table.meta.get("clock", "cpu")  # the table's own clock by default
+    tick = clock_of(clock)
     genes = _valid_sample(space, n, seed)
     scored = score_latency(space, genes, table)
     pred = scored["latency_us"]
     if timer is None:
         def timer(sp, g):
-            r = Runner(sp, g, batch=batch)
-            return repeat(r.run, warmup, repeats)
+            r = Runner(sp, g, batch=batch, clock=clock)
+            return repeat(r.run, warmup, repeats, clock=tick)
     bar = None
     if progress:
         from tqdm import tqdm
