@@ -44,3 +44,32 @@ def format_count(n: int | float, digits: int = 4) -> str:
                 text = f"{v:.0f}"
             return f"{text}{suffix}"
     return f"{n:.{digits}g}" if n != int(n) else str(int(n))
+
+
+_TIME = {"ns": 1, "us": 10**3, "µs": 10**3, "ms": 10**6, "s": 10**9}
+_TIME_PATTERN = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*(ns|us|µs|ms|s)\s*$")
+
+
+def parse_time_ns(text: str | int | float, what: str = "value") -> int:
+    """'15ms' -> 15000000, '800us' -> 800000, '1.5s' -> 1500000000 (nanoseconds, rounded);
+    a bare number is microseconds."""
+    if isinstance(text, bool):
+        raise ValueError(f"{what}: expected a time such as 15ms, got {text!r}")
+    if isinstance(text, (int, float)):
+        if text < 0:
+            raise ValueError(f"{what}: must be >= 0, got {text}")
+        return int(round(text * 1000))
+    m = _TIME_PATTERN.match(str(text))
+    if not m:
+        raise ValueError(f"{what}: cannot read {text!r} as a time; write e.g. 15ms, 800us "
+                         "or 1.5s")
+    return int(round(Fraction(m.group(1)) * _TIME[m.group(2)]))
+
+
+def format_time_ns(ns: int | float, digits: int = 4) -> str:
+    """12345678 -> '12.35ms' (ns, us, ms or s)."""
+    ns = float(ns)
+    for unit, scale in (("s", 1e9), ("ms", 1e6), ("us", 1e3)):
+        if abs(ns) >= scale:
+            return f"{ns / scale:.{digits}g}{unit}"
+    return f"{ns:.{digits}g}ns"

@@ -97,12 +97,28 @@ def _separable(program, conv) -> Chain | None:
     return per[key]
 
 
-def bounds(space, convention: Any = "seed") -> dict:
+def bounds(space, convention: Any = "seed", latency: Any = None) -> dict:
     """{metric: {"min", "max", "min_genes", "max_genes"}} over the valid candidates, exact,
-    with a canonical genes row attaining each."""
+    with a canonical genes row attaining each (with a latency table, also "latency" in
+    nanoseconds)."""
     from nascost.budget import counting as C
 
-    return C.bounds(chain_of(space, convention))
+    out = C.bounds(chain_of(space, convention))
+    if latency is not None:
+        from nascost.latency.budget import latency_bounds
+
+        out["latency"] = latency_bounds(space, latency, convention)
+    return out
+
+
+def _chain_cons(space, convention: Any, budget: dict):
+    """The chain and the parsed budget; a latency table (latency=, max_latency=, ...) adds
+    its column to the chain (nascost.latency.budget)."""
+    if any(k in budget for k in ("latency", "max_latency", "min_latency")):
+        from nascost.latency.budget import split_budget
+
+        return split_budget(space, convention, budget)
+    return chain_of(space, convention), parse_budget(budget)
 
 
 def count(space, *, convention: Any = "seed", tol: float = 1e-3, time_limit: float = 1.0,
@@ -120,8 +136,7 @@ def count(space, *, convention: Any = "seed", tol: float = 1e-3, time_limit: flo
 
     if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 0:
         raise ValueError(f"samples must be an integer >= 0. Got {samples!r} instead.")
-    cons = parse_budget(budget)
-    chain = chain_of(space, convention)
+    chain, cons = _chain_cons(space, convention, budget)
     # several bounded metrics: keep time for the draws within the limit
     reserve = min(0.3 * time_limit, samples * DRAW_SECONDS) if len(cons) > 1 else 0.0
     c = C.count(chain, cons, tol=tol, time_limit=time_limit - reserve)
@@ -133,11 +148,20 @@ def count(space, *, convention: Any = "seed", tol: float = 1e-3, time_limit: flo
 
 
 def histogram(space, metric: str = "flops", bins: Any = 50, *, convention: Any = "seed",
-              tol: float = 1e-3, time_limit: float = 2.0) -> Histogram:
+              tol: float = 1e-3, time_limit: float = 2.0, latency: Any = None) -> Histogram:
     """Valid canonical candidates per bin of a metric over the whole space (equal-width bins
-    from its min to its max, or the given integer edges): exact or certified bounds."""
+    from its min to its max, or the given integer edges): exact or certified bounds.
+    metric="latency" (nanoseconds) needs ``latency``, a latency table."""
     from nascost.budget import counting as C
 
+    if metric == "latency" or latency is not None:
+        from nascost.latency.budget import LATENCY, split_budget
+
+        if latency is None:
+            raise ValueError("metric='latency' needs a latency table: pass latency=FILE")
+        chain, _ = split_budget(space, convention, {"latency": latency})
+        m = LATENCY if metric == "latency" else metric_index(metric)
+        return C.histogram(chain, m, bins, tol=tol, time_limit=time_limit)
     return C.histogram(chain_of(space, convention), metric_index(metric), bins, tol=tol,
                        time_limit=time_limit)
 
@@ -150,9 +174,8 @@ def sample_within(space, n: int, seed: int = 0, stratify: Any = None, *,
     space's range. With return_info, also a SampleInfo (proposals, acceptance rate)."""
     from nascost.budget import sampling as SM
 
-    cons = parse_budget(budget)
-    genes, info = SM.sample_within(chain_of(space, convention), n, cons, seed=seed,
-                                   stratify=stratify)
+    chain, cons = _chain_cons(space, convention, budget)
+    genes, info = SM.sample_within(chain, n, cons, seed=seed, stratify=stratify)
     if info.proposed > info.accepted:
         log.info("sample_within: %d of %d proposals accepted (%.4f)", info.accepted,
                  info.proposed, info.acceptance)

@@ -13,7 +13,7 @@ from functools import cached_property
 
 import numpy as np
 
-from nascost.budget.chain import METRICS, Chain
+from nascost.budget.chain import METRIC_NAMES, METRICS, Chain
 from nascost.kernels.budget import extreme_paths
 from nascost.units import format_count, parse_count
 
@@ -49,15 +49,23 @@ def parse_budget(budget: dict) -> dict[int, tuple[int | None, int | None]]:
     return {m: (lo, hi) for m, (lo, hi) in out.items()}
 
 
+def _fmt(m: int, v: int) -> str:
+    if m == len(METRICS):  # latency, in nanoseconds
+        from nascost.units import format_time_ns
+
+        return format_time_ns(v)
+    return format_count(v)
+
+
 def describe_budget(cons: dict[int, tuple[int | None, int | None]]) -> str:
     parts = []
     for m, (lo, hi) in sorted(cons.items()):
         if lo is not None and hi is not None:
-            parts.append(f"{format_count(lo)} <= {METRICS[m]} <= {format_count(hi)}")
+            parts.append(f"{_fmt(m, lo)} <= {METRIC_NAMES[m]} <= {_fmt(m, hi)}")
         elif hi is not None:
-            parts.append(f"{METRICS[m]} <= {format_count(hi)}")
+            parts.append(f"{METRIC_NAMES[m]} <= {_fmt(m, hi)}")
         elif lo is not None:
-            parts.append(f"{METRICS[m]} >= {format_count(lo)}")
+            parts.append(f"{METRIC_NAMES[m]} >= {_fmt(m, lo)}")
     return ", ".join(parts) or "no budget"
 
 

@@ -32,6 +32,8 @@ from nascost.rules import status as S
 from nascost.rules.conventions import Convention
 
 METRICS = ("params", "macs", "flops", "activations")
+# a latency chain (nascost.latency.budget) has a fifth cost column: nanoseconds
+METRIC_NAMES = METRICS + ("latency",)
 
 UNIT_COMBOS = 1 << 16  # a top-level node reading more gene combinations is cut into instrs
 TAB_ROWS = 1 << 23  # (shape, combination) runs over all segments

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from nascost.budget.budget import Extremes, extremes
-from nascost.budget.chain import METRICS, Chain
+from nascost.budget.chain import METRIC_NAMES, METRICS, Chain
 from nascost.kernels.budget import extreme_offsets, extreme_paths, grid_dp, window_dp1, window_dp2
 
 U = 2.0**-53
@@ -530,7 +530,7 @@ def _bucketed(chain, ext, red, tol, time_limit, t0):
         high_i = min(chain.total, math.ceil(high))
         low_i = min(low_i, high_i)
         dt = time.perf_counter() - t_pass
-        history.append({"widths": {tuple(METRICS[m] for m in pl["dims"]): list(pl["widths"])
+        history.append({"widths": {tuple(METRIC_NAMES[m] for m in pl["dims"]): list(pl["widths"])
                                    for pl in plan.values()},
                         "low": low_i, "high": high_i, "seconds": round(dt, 4)})
         first = False
@@ -660,7 +660,7 @@ def histogram(chain: Chain, metric: int, bins=50, tol: float = 1e-3,
         out = np.zeros(nb, dtype=object)
         for p, k in zip(pos[ok], n[ok], strict=True):
             out[p] += int(k)
-        return Histogram(METRICS[metric], edges, out, out.copy(), True, chain.total,
+        return Histogram(METRIC_NAMES[metric], edges, out, out.copy(), True, chain.total,
                          time.perf_counter() - t0)
     red_cost = ext.reduced
     top = mx - mn
@@ -688,7 +688,7 @@ def histogram(chain: Chain, metric: int, bins=50, tol: float = 1e-3,
             low[i] = max(0, math.floor(lo_v))
             high[i] = min(chain.total, math.ceil(hi_v))
         exact = same and g_lo.margin == 0.0
-        h = Histogram(METRICS[metric], edges, low, high, exact, chain.total,
+        h = Histogram(METRIC_NAMES[metric], edges, low, high, exact, chain.total,
                       time.perf_counter() - t0)
         dt = time.perf_counter() - t_pass
         left = time_limit - (time.perf_counter() - t0)

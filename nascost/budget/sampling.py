@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from nascost.budget.budget import describe_budget
-from nascost.budget.chain import METRICS, Chain
+from nascost.budget.chain import METRIC_NAMES, METRICS, Chain
 from nascost.budget.counting import _reduce, choose_width, extremes_for, run_grid
 from nascost.kernels.budget import extreme_offsets, sample_paths, suffix_tables
 from nascost.units import format_count
@@ -156,7 +156,7 @@ class Proposal:
         row_cost = c.cost if cost is None else cost
         n = lo_w.shape[0]
         genes = np.zeros((n, c.n_genes), dtype=np.uint8)
-        cost = np.empty((n, 4), dtype=np.int64)
+        cost = np.empty((n, row_cost.shape[1]), dtype=np.int64)
         alive = np.empty(n, dtype=np.uint8)
         lo_w = np.ascontiguousarray(lo_w, dtype=np.int64)
         hi_w = np.ascontiguousarray(hi_w, dtype=np.int64)
@@ -214,7 +214,7 @@ def _in_budget(cost: np.ndarray, cons: dict) -> np.ndarray:
 
 def infeasible(chain: Chain, cons: dict) -> BudgetError:
     ext = extremes_for(chain)
-    ranges = "; ".join(f"{METRICS[m]} {format_count(int(ext.lo[m]))} .. "
+    ranges = "; ".join(f"{METRIC_NAMES[m]} {format_count(int(ext.lo[m]))} .. "
                        f"{format_count(int(ext.hi[m]))} ({int(ext.lo[m]):,} .. "
                        f"{int(ext.hi[m]):,})" for m in sorted(cons) or range(4))
     return BudgetError(f"no valid candidate meets the budget ({describe_budget(cons)}): the "
@@ -244,7 +244,7 @@ def draw_until(prop: Proposal, n: int, seed: int, index0: int, lo_w: int, hi_w: 
     """n accepted draws in window [lo_w, hi_w] (buckets), exact costs within cons; the first
     n accepted in proposal order. Returns (genes, costs, proposed, next index)."""
     got_g = [np.zeros((0, prop.chain.n_genes), dtype=np.uint8)]
-    got_c = [np.zeros((0, 4), dtype=np.int64)]
+    got_c = [np.zeros((0, prop.chain.cost.shape[1]), dtype=np.int64)]
     have = 0
     proposed = 0
     idx = index0
@@ -333,7 +333,7 @@ def sample_within(chain: Chain, n: int, cons: dict, seed: int = 0, stratify=None
         # midpoint sizes the first round (a short second round makes up for a shortfall)
         expect = (1 + prop.sure_share(lo_red, top)) / 2 if len(red) <= 1 else 1.0
         genes, _, proposed, _ = draw_until(prop, n, seed, 0, lo_w, hi_w, cons, expect=expect)
-        info = SampleInfo(n, proposed, n, METRICS[primary], prop.width,
+        info = SampleInfo(n, proposed, n, METRIC_NAMES[primary], prop.width,
                           describe_budget(cons))
         return genes, info
     # strata: equal-width bins of the primary metric over its range within the budget
@@ -368,7 +368,7 @@ def sample_within(chain: Chain, n: int, cons: dict, seed: int = 0, stratify=None
         proposed += p
         strata.append((blo, bhi, nn))
     genes = np.concatenate(parts) if parts else np.zeros((0, chain.n_genes), np.uint8)
-    info = SampleInfo(n, proposed, n, METRICS[primary], prop.width, describe_budget(cons),
+    info = SampleInfo(n, proposed, n, METRIC_NAMES[primary], prop.width, describe_budget(cons),
                       strata)
     return genes, info
 
@@ -411,7 +411,7 @@ def estimate_count(chain: Chain, cons: dict, n: int, seed: int = 0,
     lo_w, hi_w = prop.window(lo_red, top)
     total = prop.weight(lo_w, hi_w)
     if total <= 0:
-        return Sampled(0.0, 0.0, 0, 0, METRICS[primary])
+        return Sampled(0.0, 0.0, 0, 0, METRIC_NAMES[primary])
     free = [m for m in range(4) if m not in cons]
     use = lower is not None and len(lower["dims"]) <= len(free)
     cost = None
@@ -441,7 +441,7 @@ def estimate_count(chain: Chain, cons: dict, n: int, seed: int = 0,
         share = accepted / n
         est = total * share
     return Sampled(est, total * math.sqrt(share * (1 - share) / n), n, accepted,
-                   METRICS[primary], use)
+                   METRIC_NAMES[primary], use)
 
 
 def mutate(chain: Chain, genes: np.ndarray, rate: float, seed: int, cons: dict,

@@ -28,3 +28,38 @@ def budget_of(args) -> dict:
 def add_convention(p: argparse.ArgumentParser) -> None:
     p.add_argument("--convention", default="seed",
                    help="counting convention for flops (default: seed)")
+
+
+def add_latency(p: argparse.ArgumentParser) -> None:
+    """--latency FILE (a table from `nascost lut build`) and a latency budget."""
+    g = p.add_argument_group("latency (approximate: a per-block table measured on a device; "
+                             "times with units: 15ms, 800us, 1.5s)")
+    g.add_argument("--latency", metavar="FILE", help="the latency table (.parquet)")
+    g.add_argument("--max-latency", metavar="T", help="latency <= T (needs --latency)")
+    g.add_argument("--min-latency", metavar="T", help="latency >= T (needs --latency)")
+
+
+def latency_of(args) -> dict:
+    """{latency, max_latency, min_latency} given on the command line (times checked)."""
+    from nascost.units import parse_time_ns
+
+    out = {}
+    for k in ("max_latency", "min_latency"):
+        v = getattr(args, k, None)
+        if v is not None:
+            parse_time_ns(v, "--" + k.replace("_", "-"))
+            out[k] = v
+    if getattr(args, "latency", None) is not None:
+        out["latency"] = args.latency
+    elif out:
+        raise ValueError("--max-latency/--min-latency need --latency FILE (nascost lut build)")
+    return out
+
+
+def describe_latency(lat: dict) -> str:
+    parts = []
+    if lat.get("min_latency") is not None:
+        parts.append(f"latency >= {lat['min_latency']}")
+    if lat.get("max_latency") is not None:
+        parts.append(f"latency <= {lat['max_latency']}")
+    return ", ".join(parts)

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from nascost.cli.args import add_space_arg, count_arg, load
-from nascost.cli.budget_args import add_budget, add_convention, budget_of
+from nascost.cli.budget_args import (
+    add_budget,
+    add_convention,
+    add_latency,
+    budget_of,
+    describe_latency,
+    latency_of,
+)
 from nascost.cli.results_args import one_line_errors
 
 
@@ -13,6 +20,7 @@ def register(sub) -> None:
     one_line_errors(p, "count")
     add_space_arg(p)
     add_budget(p)
+    add_latency(p)
     add_convention(p)
     p.add_argument("--tol", type=float, default=1e-3,
                    help="bounded counts: refine until (high - low) <= tol * low (default 1e-3)")
@@ -32,10 +40,13 @@ def run(args) -> int:
 
     space = load(args.space)
     budget = budget_of(args)
+    lat = latency_of(args)
     samples = SAMPLES if args.samples is None else args.samples
-    c = space.count(**budget, convention=args.convention, tol=args.tol,
+    c = space.count(**budget, **lat, convention=args.convention, tol=args.tol,
                     time_limit=args.time_limit, samples=samples, seed=args.seed)
     what = describe_budget(parse_budget(budget))
+    if describe_latency(lat):
+        what = describe_latency(lat) if what == "no budget" else f"{what}, {describe_latency(lat)}"
     print(f"{space.name}  budget: {what}  (convention {args.convention}, per sample)")
     lo, hi = c.fraction
     if c.exact:

@@ -6,7 +6,14 @@ from __future__ import annotations
 import os
 
 from nascost.cli.args import add_space_arg, count_arg, load
-from nascost.cli.budget_args import add_budget, add_convention, budget_of
+from nascost.cli.budget_args import (
+    add_budget,
+    add_convention,
+    add_latency,
+    budget_of,
+    describe_latency,
+    latency_of,
+)
 from nascost.cli.results_args import one_line_errors
 
 FORMAT = "nascost-budget-sample"
@@ -19,6 +26,7 @@ def register(sub) -> None:
     add_space_arg(p)
     p.add_argument("-n", type=count_arg("-n"), required=True, help="how many (e.g. 1M)")
     add_budget(p)
+    add_latency(p)
     p.add_argument("--stratify", metavar="METRIC:BINS",
                    help="n / BINS uniformly within each equal-width bin, e.g. flops:10")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
@@ -48,16 +56,20 @@ def run(args) -> int:
         raise FileExistsError(f"{out} exists; pass --force to overwrite it")
     space = load(args.space)
     budget = budget_of(args)
+    lat = latency_of(args)
     t0 = time.perf_counter()
     genes, info = sample_within(space, args.n, seed=args.seed, stratify=args.stratify,
-                                convention=args.convention, return_info=True, **budget)
+                                convention=args.convention, return_info=True, **budget, **lat)
     dt = time.perf_counter() - t0
-    scores = space.score_arrays(genes, convention=args.convention)
+    scores = space.score_arrays(genes, convention=args.convention,
+                                latency=lat.get("latency"))
     cols = {"sample_index": pa.array(range(genes.shape[0]), pa.uint64())}
     for j, name in enumerate(space.gene_names):
         cols[name] = pa.array(genes[:, j], pa.uint8())
     for m in ("params", "macs", "flops", "activations"):
         cols[m] = pa.array(scores[m], pa.int64())
+    if "latency_us" in scores:
+        cols["latency_us"] = pa.array(scores["latency_us"], pa.float64())
     meta = {
         "format": FORMAT, "nascost_version": __version__,
         "space": {"name": space.name, "hash": space.hash},
@@ -87,6 +99,8 @@ def run(args) -> int:
     finally:
         tmp.unlink(missing_ok=True)
     what = describe_budget(parse_budget(budget))
+    if describe_latency(lat):
+        what = describe_latency(lat) if what == "no budget" else f"{what}, {describe_latency(lat)}"
     print(f"{space.name}: {genes.shape[0]:,} candidates, uniform within budget ({what}), "
           f"seed {args.seed}; {dt:.3f} s")
     if info.strata:

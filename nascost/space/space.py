@@ -184,7 +184,7 @@ class Space:
         return int(c), int(h), int(w)
 
     def score(self, genes: GenesLike, convention: Any = "seed", batch: int = 1,
-              threads: int | None = None, engine: str = "auto"):
+              threads: int | None = None, engine: str = "auto", latency: Any = None):
         """Score a batch: a pyarrow.Table with params, macs, flops, activations (int64) and
         status (int8), one row per candidate, in input order.
 
@@ -192,16 +192,24 @@ class Space:
         (per-group cost tables of a space whose costs add up over small groups of genes, as
         DARTS' cells), "interpreter" (the compiled program run layer by layer) or "auto"
         (tables, else separable, else the interpreter). All give equal results.
+        latency: a latency table (a LatencyTable or its Parquet file, `nascost lut build`)
+        adds ``latency_us`` (float64, approximate: the sum of the table's block entries).
         """
         import pyarrow as pa
 
         out = self.score_arrays(genes, convention=convention, batch=batch, threads=threads,
-                                engine=engine)
+                                engine=engine, latency=latency)
         return pa.table(out)
 
     def score_arrays(self, genes: GenesLike, convention: Any = "seed", batch: int = 1,
-                     threads: int | None = None, engine: str = "auto") -> dict[str, np.ndarray]:
+                     threads: int | None = None, engine: str = "auto",
+                     latency: Any = None) -> dict[str, np.ndarray]:
         """Like score, as a dict of numpy arrays."""
+        if latency is not None:
+            from nascost.latency.scoring import score_latency
+
+            return score_latency(self, self.check_genes(genes), latency, convention, batch,
+                                 threads)
         from nascost.kernels.api import score
 
         return score(self.program, self.check_genes(genes), convention, batch, threads, engine)
@@ -225,12 +233,13 @@ class Space:
         return layer_table(self.program, g[0], convention, batch)
 
     # -- budget analytics (nascost.budget: DP over the space's chain of blocks) ------------
-    def bounds(self, convention: Any = "seed") -> dict:
+    def bounds(self, convention: Any = "seed", latency: Any = None) -> dict:
         """Exact min and max of params, macs, flops and activations over the valid
-        candidates: {metric: {"min", "max", "min_genes", "max_genes"}} (witness rows)."""
+        candidates: {metric: {"min", "max", "min_genes", "max_genes"}} (witness rows); with
+        a latency table, also "latency" (nanoseconds, exact for the table)."""
         from nascost import budget
 
-        return budget.bounds(self, convention)
+        return budget.bounds(self, convention, latency=latency)
 
     def count(self, max_flops=None, min_flops=None, max_params=None, min_params=None,
               max_macs=None, min_macs=None, **kwargs):
