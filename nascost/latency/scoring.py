@@ -92,7 +92,9 @@ def score_latency(space, genes: np.ndarray, latency: Any, convention: Any = "see
     table = resolve_table(space, latency)
     c = conv.resolve(convention)
     batch = api.check_batch(batch)
-    tables = api.engine_tables(space.program, c, "auto")
+    from nascost.kernels import tables as T
+
+    tables = T.tables_for(space.program, c)  # chain tables only: rows are whole blocks
     if tables is None:
         raise ValueError(f"space {space.name!r} does not factor into cost tables: latency "
                          "needs the table engine")
