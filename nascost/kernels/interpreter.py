@@ -16,6 +16,9 @@ from nascost.rules.formulas import conv_out_size, pool_out_size, scale_channels
 
 LIMIT = 2**62
 _FLIMIT = float(2**62)
+# a float product at most this is safe to compute exactly in int64 (then compared with LIMIT
+# exactly, as the reference does); above it the exact value is surely past LIMIT
+_FGUARD = 1.5 * float(2**62)
 CHUNK = 256  # candidates per scratch allocation in the parallel loop
 
 
@@ -133,16 +136,20 @@ def run_one(ins, ex, aux, ow, genes, regC, regH, regW, regR, fv, live, track, re
                 if oh < 1 or ow_ < 1:
                     st = S.COLLAPSED
                 else:
-                    per = kh * kw * (c // g)
-                    if float(per) * float(cout) * float(oh) * float(ow_) > _FLIMIT:
+                    # the float product first: kh * kw * (c // g) alone may pass 2**63
+                    if (float(kh) * float(kw) * float(c // g) * float(cout) * float(oh)
+                            * float(ow_) > _FGUARD):
                         st = S.OVERFLOW
                     else:
+                        per = kh * kw * (c // g)
                         p = per * cout
                         m = p * oh * ow_
                         q0 = m
                         if bias != 0:
                             p += cout
                             q1 = cout * oh * ow_
+                        if m > LIMIT or p > LIMIT:
+                            st = S.OVERFLOW
         elif op == O.OP_LINEAR:
             nout = fv[O.SLOT_OUT]
             bias = fv[O.SLOT_BIAS]
@@ -150,7 +157,8 @@ def run_one(ins, ex, aux, ow, genes, regC, regH, regW, regR, fv, live, track, re
                 st = S.BAD_RANK
             elif nout < 1:
                 st = S.BAD_FIELD
-            elif float(c) * float(nout) > _FLIMIT:
+            elif (float(c) * float(nout) > _FGUARD or c * nout > LIMIT
+                  or (bias != 0 and c * nout + nout > LIMIT)):
                 st = S.OVERFLOW
             else:
                 oc = nout
@@ -170,6 +178,8 @@ def run_one(ins, ex, aux, ow, genes, regC, regH, regW, regR, fv, live, track, re
                 if fv[O.SLOT_BIAS] != 0:
                     p = 2 * c
                     q1 = q0
+                    if c > LIMIT // 2:  # C may be up to 2**62: 2 * C would wrap
+                        st = S.OVERFLOW
         elif op == O.OP_MAXPOOL2D or op == O.OP_AVGPOOL2D:
             kh = fv[O.SLOT_KH]
             kw = fv[O.SLOT_KW]
@@ -211,7 +221,8 @@ def run_one(ins, ex, aux, ow, genes, regC, regH, regW, regR, fv, live, track, re
                 b = aux[ip + k]
                 if regR[b] != r or regC[b] != c or regH[b] != h or regW[b] != w:
                     st = S.SHAPE_MISMATCH
-            q0 = c * h * w * (nin - 1)
+            q0 = c * h * w
+            q0 = q0 * (nin - 1) if q0 <= LIMIT // (nin - 1) else LIMIT + 1  # no wrap
         elif op == O.OP_MUL:
             b = aux[ip + 1]
             if regR[b] != r:
@@ -232,6 +243,8 @@ def run_one(ins, ex, aux, ow, genes, regC, regH, regW, regR, fv, live, track, re
                     st = S.BAD_RANK
                     break
                 total += regC[b]
+                if total > LIMIT:
+                    total = LIMIT + 1  # too many channels; the shape check below says so
             if st == S.OK:
                 for k in range(1, nin):
                     b = aux[ip + k]
@@ -271,7 +284,8 @@ def run_one(ins, ex, aux, ow, genes, regC, regH, regW, regR, fv, live, track, re
             pass
         else:  # activations: same shape, one term of output elements
             q0 = c * h * w
-        if st == S.OK and float(oc) * float(oh) * float(ow_) > _FLIMIT:
+        if st == S.OK and (float(oc) * float(oh) * float(ow_) > _FGUARD
+                           or oc * oh * ow_ > LIMIT):
             st = S.OVERFLOW
         elems = np.int64(0)
         if not (op == O.OP_IDENTITY or op == O.OP_FLATTEN or op == O.OP_INPUT
@@ -281,10 +295,12 @@ def run_one(ins, ex, aux, ow, genes, regC, regH, regW, regR, fv, live, track, re
         if st == S.OK:
             w0 = ow[op, 0]
             w1 = ow[op, 1]
-            if float(w0) * float(q0) + float(w1) * float(q1) > _FLIMIT:
+            if float(w0) * float(q0) + float(w1) * float(q1) > _FGUARD:
                 st = S.OVERFLOW
             else:
                 fl = w0 * q0 + w1 * q1
+                if fl > LIMIT:
+                    st = S.OVERFLOW
         if record:
             rec[i, P.R_ACTIVE] = 1
             rec[i, P.R_IN_C] = c
