@@ -46,21 +46,24 @@ def worker(start: int, stop: int) -> None:
         print(json.dumps(rec), flush=True)
 
 
-def run_span(start: int, stop: int, progress) -> list[dict]:
+def run_span(start: int, stop: int, progress, records: list[dict]) -> list[dict]:
     """Cases start..stop-1 in child processes; a child killed by a signal is a crash of the
     case after its last reported one, and a new child goes on from the next."""
-    records: list[dict] = []
     nxt = start
     while nxt < stop:
         proc = subprocess.Popen(
             [sys.executable, __file__, "--worker", str(nxt), str(stop)],
             stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
         assert proc.stdout is not None
-        for line in proc.stdout:
-            rec = json.loads(line)
-            records.append(rec)
-            nxt = rec["seed"] + 1
-            progress(rec)
+        try:
+            for line in proc.stdout:
+                rec = json.loads(line)
+                records.append(rec)
+                nxt = rec["seed"] + 1
+                progress(rec)
+        finally:
+            if proc.poll() is None and nxt < stop:  # interrupted: stop the child too
+                proc.kill()
         rc = proc.wait()
         if nxt < stop and rc != 0:
             from fuzz_spaces import make_case
@@ -99,8 +102,17 @@ def main() -> int:
 
     w = max(1, args.workers)
     edges = [args.start + args.n * k // w for k in range(w + 1)]
-    with ThreadPoolExecutor(w) as pool:
-        spans = list(pool.map(lambda k: run_span(edges[k], edges[k + 1], progress), range(w)))
+    spans: list[list[dict]] = [[] for _ in range(w)]
+    stopped = ""
+    try:
+        if w == 1:
+            run_span(edges[0], edges[1], progress, spans[0])
+        else:
+            with ThreadPoolExecutor(w) as pool:
+                list(pool.map(lambda k: run_span(edges[k], edges[k + 1], progress, spans[k]),
+                              range(w)))
+    except KeyboardInterrupt:  # Ctrl-C: the counts of the cases done so far
+        stopped = " (interrupted)"
     bar.close()
     records = [r for span in spans for r in span]
     elapsed = time.perf_counter() - t0
@@ -109,8 +121,9 @@ def main() -> int:
     for r in records:
         for kind in set(r["kinds"].split("+")):
             by_kind[kind][r["outcome"]] += 1
-    print(f"fuzz: {len(records)} cases (seeds {args.start}..{args.start + args.n - 1}) "
-          f"in {elapsed:.0f} s")
+    seeds = sorted(r["seed"] for r in records)
+    span = f"seeds {seeds[0]}..{seeds[-1]}" if seeds else "none"
+    print(f"fuzz: {len(records)} cases ({span}) in {elapsed:.0f} s{stopped}")
     print(f"{'outcome':<14}{'cases':>8}")
     for outcome in ("space_error", "ok", *BAD):
         print(f"{outcome:<14}{by_outcome.get(outcome, 0):>8}")

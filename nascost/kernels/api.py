@@ -32,6 +32,38 @@ def empty_outputs(n: int) -> dict[str, np.ndarray]:
     }
 
 
+_OUT_DTYPES = tuple((k, np.dtype(np.int8 if k == "status" else np.int64)) for k in METRICS)
+
+
+def check_out(out: Any, n: int) -> None:
+    """Raise ValueError unless ``out`` holds, for every metric, a writable, aligned,
+    C-contiguous 1-D array of n rows of its dtype (int64; int8 status): the kernels write
+    there unchecked, so a short or narrow array would corrupt memory or wrap silently."""
+    if type(out) is not dict:
+        raise ValueError(f"out must be a dict of arrays (see empty_outputs). "
+                         f"Got {type(out).__name__}.")
+    for key, dt in _OUT_DTYPES:
+        a = out.get(key)
+        if (type(a) is not np.ndarray or (a.dtype is not dt and a.dtype != dt) or a.ndim != 1
+                or a.shape[0] != n or not a.flags.carray):
+            raise ValueError(_out_problem(key, a, dt, n))
+
+
+def _out_problem(key: str, a: Any, dt: np.dtype, n: int) -> str:
+    want = f"out[{key!r}] must be a writable C-contiguous {dt} array of {n} rows (the batch)"
+    if a is None:
+        return f"{want}; out has no {key!r}"
+    if not isinstance(a, np.ndarray):
+        return f"{want}. Got {type(a).__name__}."
+    if a.dtype != dt:
+        return f"{want}. Got dtype {a.dtype}."
+    if a.ndim != 1 or a.shape[0] != n:
+        return f"{want}. Got shape {a.shape}."
+    if not a.flags.writeable:
+        return f"{want}. Got a read-only array."
+    return f"{want}. Got a non-contiguous (strided or unaligned) array."
+
+
 ENGINES = ("auto", "tables", "interpreter")
 
 
@@ -110,8 +142,8 @@ class Scorer:
         n = genes.shape[0]
         if out is None:
             out = empty_outputs(n)
-        elif out["params"].shape[0] != n:
-            raise ValueError(f"out arrays hold {out['params'].shape[0]} rows; the batch has {n}")
+        else:
+            check_out(out, n)
         return score_into(self.program, genes, self.convention, self.batch, out, self.tables)
 
 
