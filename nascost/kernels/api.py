@@ -18,9 +18,17 @@ from nascost.rules import status as S
 METRICS = ("params", "macs", "flops", "activations", "status")
 
 
+MAX_BATCH = 1 << 40  # the CLI's --batch bound (nascost.io.options): same checks, same words
+
+
 def check_batch(batch: int) -> int:
-    if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 1:
-        raise ValueError(f"batch must be an integer >= 1. Got {batch!r} instead.")
+    """The input batch size as an int from 1 to 2**40, or ValueError worded as the CLI's."""
+    if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)):
+        raise ValueError(f"batch: expected an integer. Got {batch!r}.")
+    if batch < 1:
+        raise ValueError(f"batch: must be >= 1. Got {batch}.")
+    if batch > MAX_BATCH:
+        raise ValueError(f"batch: must be <= {MAX_BATCH}. Got {batch}.")
     return int(batch)
 
 
@@ -194,15 +202,17 @@ def breakdown(program: Program, genes_row: np.ndarray, convention: Any = "seed",
         if li < 0 or rec[i, P.R_ACTIVE] == 0:
             continue
         code = int(rec[i, P.R_STATUS])
+        counts = [int(rec[i, P.R_PARAMS])] + [int(rec[i, c]) * batch for c in (
+            P.R_MACS, P.R_FLOPS, P.R_ELEMS)]
+        if code == S.OVERFLOW or max(counts) > K.LIMIT:  # no int64 row: overflow, zeros
+            code, counts = S.OVERFLOW, [0, 0, 0, 0]
         cols["layer"].append(program.layer_names[li])
         cols["op"].append(program.layer_ops[li])
         cols["in_shape"].append(_shape(*(int(x) for x in rec[i, P.R_IN_C:P.R_IN_RANK + 1])))
         cols["out_shape"].append(
             _shape(*(int(x) for x in rec[i, P.R_OUT_C:P.R_OUT_RANK + 1])) if code == 0 else "")
-        cols["params"].append(int(rec[i, P.R_PARAMS]))
-        cols["macs"].append(int(rec[i, P.R_MACS]) * batch)
-        cols["flops"].append(int(rec[i, P.R_FLOPS]) * batch)
-        cols["activations"].append(int(rec[i, P.R_ELEMS]) * batch)
+        for key, v in zip(("params", "macs", "flops", "activations"), counts, strict=True):
+            cols[key].append(v)
         cols["status"].append(code)
     st = int(st)
     lim = K.LIMIT // batch
