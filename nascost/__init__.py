@@ -62,8 +62,8 @@ def load_space(name_or_path: str | Path) -> Space:
     if text in BUILTINS:
         return load_builtin(text)
     path = Path(text)
-    if path.is_file():
-        return Space.from_file(path)
+    if path.exists() or path.suffix.lower() == ".json" or "/" in text or "\\" in text:
+        return Space.from_file(path)  # a missing or bad file: a SpaceError naming it
     raise KeyError(
         f"unknown space {text!r}: not a built-in space ({', '.join(sorted(BUILTINS))}) "
         "and not a JSON file"

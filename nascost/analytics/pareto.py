@@ -15,6 +15,7 @@ from nascost.analytics.query import index_of
 from nascost.io import schema as R
 from nascost.io.options import OptionError, option_name
 from nascost.io.reader import open_results, results_info
+from nascost.io.verify import check_dataset
 from nascost.kernels.pareto import front_mask
 
 BATCH = 1 << 21
@@ -37,7 +38,7 @@ def _objectives(names: Sequence[str] | str | None, schema: pa.Schema, what: str,
 
 def pareto(path: str | Path, *, minimize: Sequence[str] | str = ("flops", "params"),
            maximize: Sequence[str] | str | None = None, where=None, out: str | Path | None = None,
-           style: str = "python", **budget) -> pa.Table:
+           style: str = "python", force: bool = False, **budget) -> pa.Table:
     """The Pareto front of the valid rows over the objectives (a pyarrow.Table with every
     column, sorted by the objectives, then by position). ``minimize`` and ``maximize`` take
     column names (a list or "flops,params"). Budgets (``max_flops=...``) and ``where``
@@ -46,6 +47,7 @@ def pareto(path: str | Path, *, minimize: Sequence[str] | str = ("flops", "param
 
     Memory stays flat: the front is merged one record batch at a time.
     """
+    check_dataset(path, force=force)  # refuse (or, forced, warn) if it is damaged
     dataset = open_results(path)
     schema = dataset.schema
     lo = _objectives(minimize, schema, "minimize", style)

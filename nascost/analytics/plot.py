@@ -14,6 +14,7 @@ from nascost.analytics.pareto import pareto
 from nascost.io import schema as R
 from nascost.io.options import OptionError, option_name
 from nascost.io.reader import open_results, results_info
+from nascost.io.verify import check_dataset
 from nascost.units import format_count, parse_count
 
 SCATTER_MAX = 50_000  # more valid rows than this: a hexbin of all of them
@@ -32,13 +33,14 @@ def _matplotlib():
 
 def plot(path: str | Path, out: str | Path, *, x: str = "flops", y: str = "params",
          budget: Any = None, y_budget: Any = None, front: bool = True, log: bool = False,
-         style: str = "python") -> Path:
+         style: str = "python", force: bool = False) -> Path:
     """Draw y against x for the valid rows of the results in ``path`` into ``out`` (the
     format from its suffix: .png, .svg, .pdf): a scatter for up to 50,000 rows, else a
     hexbin of all rows; a vertical line at ``budget`` (on x) and a horizontal one at
     ``y_budget``; the Pareto front of (x, y) minimised, as a step line. Returns ``out``.
     """
     plt = _matplotlib()
+    check_dataset(path, force=force)  # refuse (or, forced, warn) if it is damaged
     dataset = open_results(path)
     for what, col in (("x", x), ("y", y)):
         if col not in dataset.schema.names or col in (R.STATUS,):
@@ -59,7 +61,7 @@ def plot(path: str | Path, out: str | Path, *, x: str = "flops", y: str = "param
         fig.colorbar(hb, ax=ax, label="candidates (log scale)")
         ax.plot([], [], " ", label=f"{xs.size:,} candidates")
     if front and xs.size and x != y:
-        f = pareto(path, minimize=[x, y], style=style)
+        f = pareto(path, minimize=[x, y], style=style, force=True)  # checked above
         fx, fy = f.column(x).to_numpy(), f.column(y).to_numpy()
         ax.step(fx, fy, where="post", color="crimson", lw=1.5, marker="o", ms=2.5,
                 label=f"Pareto front ({f.num_rows} rows)")

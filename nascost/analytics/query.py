@@ -12,6 +12,7 @@ from nascost.analytics.filters import budget_expression, combine, where_expressi
 from nascost.io import schema as R
 from nascost.io.options import OptionError, option_name
 from nascost.io.reader import open_results, results_info
+from nascost.io.verify import check_dataset
 
 
 def index_of(schema: pa.Schema) -> str:
@@ -22,7 +23,8 @@ def query(path: str | Path, *, max_flops: Any = None, min_flops: Any = None,
           max_params: Any = None, min_params: Any = None, max_macs: Any = None,
           min_macs: Any = None, where: Any = None, sort: str | None = None,
           top: int | None = None, columns: list[str] | None = None,
-          include_invalid: bool = False, style: str = "python") -> pa.Table:
+          include_invalid: bool = False, style: str = "python",
+          force: bool = False) -> pa.Table:
     """The rows of the results in ``path`` within budget, as a pyarrow.Table.
 
     Budgets are counts (ints or strings with units: "400M"); ``where`` is a clause or a list
@@ -33,6 +35,7 @@ def query(path: str | Path, *, max_flops: Any = None, min_flops: Any = None,
     given, else the position in the scan). Invalid rows (status != 0) are left out
     unless ``include_invalid``. The result carries the dataset's metadata.
     """
+    check_dataset(path, force=force)  # refuse (or, forced, warn) if it is damaged
     dataset = open_results(path)
     schema = dataset.schema
     space = results_info(path)["space"]

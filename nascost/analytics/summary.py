@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 
 from nascost.io import schema as R
 from nascost.io.reader import open_results, results_info
+from nascost.io.verify import check_dataset
 from nascost.kernels import stats as K
 
 QUANTILES = (0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99)
@@ -146,7 +147,7 @@ def exact_quantiles(dataset, column: str, qs, filt=None) -> tuple[int, dict[floa
     return n, out
 
 
-def summary(path: str | Path, *, bins: int = 20) -> dict[str, Any]:
+def summary(path: str | Path, *, bins: int = 20, force: bool = False) -> dict[str, Any]:
     """Counts, exact min/quantiles/max of each count column over the valid rows, counts
     per status, and a histogram of flops (``bins`` equal-width bins over the valid rows).
 
@@ -154,6 +155,7 @@ def summary(path: str | Path, *, bins: int = 20) -> dict[str, Any]:
     "p10", "p25", "p50", "p75", "p90", "p99", "max", "mean"}}), histogram ({"column",
     "edges", "counts"}), info (from results_info).
     """
+    check_dataset(path, force=force)  # refuse (or, forced, warn) if it is damaged
     dataset = open_results(path)
     info = results_info(path)
     rows = dataset.count_rows()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from nascost.cli.cmd_verify import add_force_arg, dataset_warnings
 from nascost.cli.results_args import add_budget_args, budget_kwargs, one_line_errors
 
 
@@ -19,6 +20,7 @@ def register(sub) -> None:
                    help="write the front to FILE (.parquet with the metadata, or .csv)")
     p.add_argument("--format", default="table", choices=("table", "csv", "json"),
                    help="how to print the front when there is no --out")
+    add_force_arg(p)
     p.set_defaults(func=run)
 
 
@@ -27,8 +29,10 @@ def run(args) -> int:
     from nascost.cli.cmd_query import print_table, write_csv, write_json
     from nascost.io.reader import results_info
 
-    front = pareto(args.dir, minimize=args.minimize, maximize=args.maximize, where=args.where,
-                   out=args.out, style="cli", **budget_kwargs(args))
+    with dataset_warnings("pareto"):
+        front = pareto(args.dir, minimize=args.minimize, maximize=args.maximize,
+                       where=args.where, out=args.out, style="cli", force=args.force,
+                       **budget_kwargs(args))
     if args.out:
         print(f"{front.num_rows:,} rows on the Pareto front -> {args.out}")
     elif args.format == "csv":

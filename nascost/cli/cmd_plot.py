@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from nascost.cli.cmd_verify import add_force_arg, dataset_warnings
 from nascost.cli.results_args import one_line_errors
 
 
@@ -17,13 +18,16 @@ def register(sub) -> None:
     p.add_argument("--y-budget", metavar="N", help="a horizontal budget line on y")
     p.add_argument("--no-front", action="store_true", help="leave out the Pareto front")
     p.add_argument("--log", action="store_true", help="log scales")
+    add_force_arg(p)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     from nascost.analytics.plot import plot
 
-    out = plot(args.dir, args.out, x=args.x, y=args.y, budget=args.budget,
-               y_budget=args.y_budget, front=not args.no_front, log=args.log, style="cli")
+    with dataset_warnings("plot"):
+        out = plot(args.dir, args.out, x=args.x, y=args.y, budget=args.budget,
+                   y_budget=args.y_budget, front=not args.no_front, log=args.log,
+                   style="cli", force=args.force)
     print(f"wrote {out}")
     return 0

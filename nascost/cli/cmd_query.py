@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from nascost.cli.cmd_verify import add_force_arg, dataset_warnings
 from nascost.cli.results_args import add_budget_args, budget_kwargs, one_line_errors
 
 TABLE_ROWS = 20  # rows printed by --format table without --top
@@ -26,6 +27,7 @@ def register(sub) -> None:
     p.add_argument("--include-invalid", action="store_true", help="also rows with status != 0")
     p.add_argument("--format", default="table", choices=("table", "csv", "json"),
                    help="table (for reading), csv or json (one object per row)")
+    add_force_arg(p)
     p.set_defaults(func=run)
 
 
@@ -33,8 +35,10 @@ def run(args) -> int:
     from nascost.analytics.query import query
     from nascost.io.reader import results_info
 
-    table = query(args.dir, where=args.where, sort=args.sort, top=args.top,
-                  include_invalid=args.include_invalid, style="cli", **budget_kwargs(args))
+    with dataset_warnings("query"):
+        table = query(args.dir, where=args.where, sort=args.sort, top=args.top,
+                      include_invalid=args.include_invalid, style="cli", force=args.force,
+                      **budget_kwargs(args))
     try:
         if args.format == "csv":
             write_csv(table)

@@ -203,6 +203,8 @@ def _report(result, wall: float, fmt) -> None:
     from nascost.analytics.summary import exact_quantiles
     from nascost.io.reader import open_results
 
+    for line in getattr(result, "repaired", ()):  # recorded parts found missing or damaged
+        print(f"nascost score: warning: {line}", file=sys.stderr)
     rate = result.scanned_now / wall if wall > 0 else 0.0
     resumed = " (resumed)" if result.resumed else ""
     print(f"scanned   {result.scanned_now:,} candidates in {wall:.2f} s "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from nascost.cli.cmd_verify import add_force_arg, dataset_warnings
 from nascost.cli.results_args import one_line_errors
 
 
@@ -10,6 +11,7 @@ def register(sub) -> None:
     one_line_errors(p, "summary")
     p.add_argument("dir", metavar="DIR", help="a directory written by nascost score")
     p.add_argument("--bins", type=int, default=20, help="histogram bins (default 20)")
+    add_force_arg(p)
     p.set_defaults(func=run)
 
 
@@ -22,7 +24,8 @@ def run(args) -> int:
         from nascost.cli.main import UsageError
 
         raise UsageError(f"--bins must be >= 1. Got {args.bins}.")
-    s = summary(args.dir, bins=args.bins)
+    with dataset_warnings("summary"):
+        s = summary(args.dir, bins=args.bins, force=args.force)
     info = s["info"]
     run_ = info["run"]
     what = (f"sample of {run_['n']:,} (seed {run_['seed']})" if run_["mode"] == "sample"

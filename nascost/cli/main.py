@@ -11,7 +11,7 @@ import sys
 # sets func(args) -> exit code on its parser
 COMMANDS = (
     "show", "spaces", "score", "query", "summary", "pareto", "plot", "explain", "bounds",
-    "count", "histogram", "sample", "import", "lut",
+    "count", "histogram", "sample", "import", "lut", "verify",
 )
 
 

@@ -99,6 +99,9 @@ def connect(address: str, *, timeout: float = 10.0) -> Iterator[Any]:
                                  env={"NUMBA_NUM_THREADS": per_worker})
         try:
             client = d.Client(cluster)
+            from nascost.io.dask_watch import ExitWithClient
+
+            client.register_plugin(ExitWithClient(os.getpid()))  # a killed client: exit too
         except BaseException:
             cluster.close()
             raise

@@ -96,6 +96,51 @@ def write_atomic(path: Path, text: str, fsync: bool = True) -> None:
             tmp.unlink()
 
 
+_INFO_KEYS = ("space", "convention", "batch", "nascost_version", "units", "run",
+              "status_codes", "layout")
+_ENTRY_INTS = ("start", "stop", "rows", "scanned")
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _problem(data) -> str | None:
+    """What is wrong with a parsed manifest's structure (None when it can be used)."""
+    if not isinstance(data, dict):
+        return f"expected a JSON object, found {type(data).__name__}"
+    if data.get("format") != FORMAT:
+        return "not a nascost manifest (no \"format\": \"nascost-manifest\")"
+    if not _is_int(data.get("version", 0)):
+        return "'version' is not an integer"
+    for key, kind in (("info", dict), ("space", str), ("done", list)):
+        if key not in data:
+            return f"no {key!r}"
+        if not isinstance(data[key], kind):
+            return f"{key!r} is not a {kind.__name__}"
+    missing = [k for k in _INFO_KEYS if k not in data["info"]]
+    if missing:
+        return f"'info' has no {missing[0]!r}"
+    sp = data["info"]["space"]
+    if not isinstance(sp, dict) or not isinstance(sp.get("hash"), str):
+        return "'info.space' has no hash"
+    if not isinstance(data.get("complete", False), bool):
+        return "'complete' is not true or false"
+    for i, e in enumerate(data["done"]):
+        if not isinstance(e, dict):
+            return f"done[{i}] is not an object"
+        bad = [k for k in _ENTRY_INTS if not _is_int(e.get(k)) or e[k] < 0]
+        if bad:
+            return f"done[{i}].{bad[0]} is not a non-negative integer"
+        f = e.get("file", "missing")
+        if f is not None and (not isinstance(f, str) or parse_part(f) != (e["start"],
+                                                                          e["stop"])):
+            return f"done[{i}].file is not the part file of {e['start']}:{e['stop']}"
+        if e["start"] > e["stop"]:
+            return f"done[{i}] starts after it stops"
+    return None
+
+
 class Manifest:
     """The manifest in memory; ``save`` rewrites it atomically. ``location`` is the results
     directory (a path, a URI or a nascost.io.fs.Location)."""
@@ -127,10 +172,13 @@ class Manifest:
             if text is None:
                 return None
             data = json.loads(text)
-        except (OSError, json.JSONDecodeError) as e:
-            raise ValueError(f"{path}: cannot read the manifest ({e})") from None
-        if data.get("format") != FORMAT:
-            raise ValueError(f"{path}: not a nascost manifest")
+        except (OSError, ValueError, RecursionError) as e:  # ValueError: bad JSON, not UTF-8
+            raise ValueError(f"{path}: cannot read the manifest ({type(e).__name__}: "
+                             f"{str(e).splitlines()[0][:200]})") from None
+        problem = _problem(data)
+        if problem:
+            raise ValueError(f"{path}: damaged manifest: {problem} (restore it, or score "
+                             "again with --overwrite)")
         if data.get("version", 0) > VERSION:
             raise ValueError(f"{path}: manifest version {data['version']} is newer than this "
                              "nascost reads; upgrade nascost")

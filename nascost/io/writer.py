@@ -29,6 +29,7 @@ from nascost.io import schema as R
 from nascost.io.fs import Location, location
 from nascost.io.options import OptionError, option_name, scan_options
 from nascost.io.scan import Block, Scanner, as_space, concat, flops_order
+from nascost.io.verify import check_part, stamp
 
 DEFAULT_ROW_GROUP = 1 << 16
 DEFAULT_COMPRESSION = "zstd"
@@ -49,6 +50,7 @@ class WriteResult:
     seconds: float  # wall time of this call
     complete: bool
     resumed: bool
+    repaired: tuple[str, ...] = ()  # recorded parts found missing or damaged, rescanned
 
 
 def write_dataset(space: Any, out: str | Path, *, resume: bool = False,
@@ -109,7 +111,8 @@ def write_dataset(space: Any, out: str | Path, *, resume: bool = False,
         if overwrite:
             _clear(loc)
         _remove_temporaries(loc)
-        manifest = _reconcile(loc, existing, info, space_json) if resume else None
+        repairs: list[str] = []
+        manifest = _reconcile(loc, existing, info, space_json, repairs) if resume else None
         resumed = manifest is not None and bool(manifest.entries)
         if manifest is None:
             manifest = M.Manifest(loc, info, space_json, [])
@@ -130,7 +133,8 @@ def write_dataset(space: Any, out: str | Path, *, resume: bool = False,
         _guard(loc, "writing the manifest", lambda: manifest.save(fsync))
         return WriteResult(loc.local if loc.local is not None else str(loc), manifest.rows,
                            manifest.scanned, rows_now, scanned_now, len(loc.part_names()),
-                           time.perf_counter() - t0, manifest.complete, resumed)
+                           time.perf_counter() - t0, manifest.complete, resumed,
+                           tuple(repairs))
 
 
 def _run_local(part: PartWriter, manifest: M.Manifest, remaining: list[tuple[int, int]],
@@ -356,13 +360,24 @@ def remove_strays(out: Location, manifest: M.Manifest) -> None:
 
 
 def _reconcile(out: Location, manifest: M.Manifest | None, info: dict,
-               space_json: str) -> M.Manifest | None:
-    """Bring the manifest in line with the part files on disk."""
+               space_json: str, repairs: list[str]) -> M.Manifest | None:
+    """Bring the manifest in line with the part files on disk: a recorded part that is
+    missing, or whose size, checksum or rows differ, is dropped (its range is scanned again;
+    ``repairs`` gets a line naming it)."""
     if manifest is None:
         return None
     on_disk = {n: M.parse_part(n) for n in _guard(out, "listing the directory",
                                                    out.part_names)}
-    entries = [e for e in manifest.entries if e["file"] is None or e["file"] in on_disk]
+    entries = []
+    for e in manifest.entries:  # a recorded part is trusted only if it is intact
+        problem = None if e["file"] is None else check_part(out, e)
+        if problem is None:
+            entries.append(e)
+            continue
+        repairs.append(f"{problem}: positions {e['start']}:{e['stop']} are scanned again")
+        if e["file"] in on_disk:
+            _guard(out, "deleting a damaged part", lambda f=e["file"]: out.delete(f))
+            del on_disk[e["file"]]
     known = {e["file"] for e in entries if e["file"]}
     for fname, (a, b) in on_disk.items():
         if fname in known:
@@ -376,8 +391,8 @@ def _reconcile(out: Location, manifest: M.Manifest | None, info: dict,
         if not ok:
             _guard(out, "deleting a damaged part", lambda fname=fname: out.delete(fname))
             continue
-        entries.append({"start": a, "stop": b, "file": fname, "rows": md.num_rows,
-                        "scanned": b - a})
+        entries.append(stamp(out, {"start": a, "stop": b, "file": fname, "rows": md.num_rows,
+                                   "scanned": b - a}))
     spans = sorted((e["start"], e["stop"]) for e in entries if e["stop"] > e["start"])
     for (a0, b0), (a1, b1) in zip(spans, spans[1:], strict=False):
         if a1 < b0:
@@ -434,7 +449,8 @@ class PartWriter:
             table, final, self.fsync, compression=self.compression,
             row_group_size=self.row_group_size, use_dictionary=self.dictionary,
             write_statistics=True))
-        return {"start": a, "stop": b, "file": final, "rows": rows, "scanned": b - a}
+        entry = {"start": a, "stop": b, "file": final, "rows": rows, "scanned": b - a}
+        return _guard(self.out, f"reading back {final}", lambda: stamp(self.out, entry))
 
 
 # -- the writer threads ------------------------------------------------------------------

@@ -19,9 +19,17 @@ from nascost.rules import status as S
 METRICS = ("params", "macs", "flops", "activations", "status")
 
 
+MAX_BATCH = 1 << 40  # the CLI's --batch bound (nascost.io.options): same checks, same words
+
+
 def check_batch(batch: int) -> int:
-    if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 1:
-        raise ValueError(f"batch must be an integer >= 1. Got {batch!r} instead.")
+    """The input batch size as an int from 1 to 2**40, or ValueError worded as the CLI's."""
+    if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)):
+        raise ValueError(f"batch: expected an integer. Got {batch!r}.")
+    if batch < 1:
+        raise ValueError(f"batch: must be >= 1. Got {batch}.")
+    if batch > MAX_BATCH:
+        raise ValueError(f"batch: must be <= {MAX_BATCH}. Got {batch}.")
     return int(batch)
 
 
@@ -31,6 +39,38 @@ def empty_outputs(n: int) -> dict[str, np.ndarray]:
         "flops": np.empty(n, np.int64), "activations": np.empty(n, np.int64),
         "status": np.empty(n, np.int8),
     }
+
+
+_OUT_DTYPES = tuple((k, np.dtype(np.int8 if k == "status" else np.int64)) for k in METRICS)
+
+
+def check_out(out: Any, n: int) -> None:
+    """Raise ValueError unless ``out`` holds, for every metric, a writable, aligned,
+    C-contiguous 1-D array of n rows of its dtype (int64; int8 status): the kernels write
+    there unchecked, so a short or narrow array would corrupt memory or wrap silently."""
+    if type(out) is not dict:
+        raise ValueError(f"out must be a dict of arrays (see empty_outputs). "
+                         f"Got {type(out).__name__}.")
+    for key, dt in _OUT_DTYPES:
+        a = out.get(key)
+        if (type(a) is not np.ndarray or (a.dtype is not dt and a.dtype != dt) or a.ndim != 1
+                or a.shape[0] != n or not a.flags.carray):
+            raise ValueError(_out_problem(key, a, dt, n))
+
+
+def _out_problem(key: str, a: Any, dt: np.dtype, n: int) -> str:
+    want = f"out[{key!r}] must be a writable C-contiguous {dt} array of {n} rows (the batch)"
+    if a is None:
+        return f"{want}; out has no {key!r}"
+    if not isinstance(a, np.ndarray):
+        return f"{want}. Got {type(a).__name__}."
+    if a.dtype != dt:
+        return f"{want}. Got dtype {a.dtype}."
+    if a.ndim != 1 or a.shape[0] != n:
+        return f"{want}. Got shape {a.shape}."
+    if not a.flags.writeable:
+        return f"{want}. Got a read-only array."
+    return f"{want}. Got a non-contiguous (strided or unaligned) array."
 
 
 ENGINES = ("auto", "tables", "separable", "interpreter")
@@ -129,8 +169,8 @@ class Scorer:
         n = genes.shape[0]
         if out is None:
             out = empty_outputs(n)
-        elif out["params"].shape[0] != n:
-            raise ValueError(f"out arrays hold {out['params'].shape[0]} rows; the batch has {n}")
+        else:
+            check_out(out, n)
         return score_into(self.program, genes, self.convention, self.batch, out, self.tables)
 
 
@@ -183,15 +223,17 @@ def breakdown(program: Program, genes_row: np.ndarray, convention: Any = "seed",
         if li < 0 or rec[i, P.R_ACTIVE] == 0:
             continue
         code = int(rec[i, P.R_STATUS])
+        counts = [int(rec[i, P.R_PARAMS])] + [int(rec[i, c]) * batch for c in (
+            P.R_MACS, P.R_FLOPS, P.R_ELEMS)]
+        if code == S.OVERFLOW or max(counts) > K.LIMIT:  # no int64 row: overflow, zeros
+            code, counts = S.OVERFLOW, [0, 0, 0, 0]
         cols["layer"].append(program.layer_names[li])
         cols["op"].append(program.layer_ops[li])
         cols["in_shape"].append(_shape(*(int(x) for x in rec[i, P.R_IN_C:P.R_IN_RANK + 1])))
         cols["out_shape"].append(
             _shape(*(int(x) for x in rec[i, P.R_OUT_C:P.R_OUT_RANK + 1])) if code == 0 else "")
-        cols["params"].append(int(rec[i, P.R_PARAMS]))
-        cols["macs"].append(int(rec[i, P.R_MACS]) * batch)
-        cols["flops"].append(int(rec[i, P.R_FLOPS]) * batch)
-        cols["activations"].append(int(rec[i, P.R_ELEMS]) * batch)
+        for key, v in zip(("params", "macs", "flops", "activations"), counts, strict=True):
+            cols[key].append(v)
         cols["status"].append(code)
     st = int(st)
     lim = K.LIMIT // batch

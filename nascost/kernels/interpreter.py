@@ -17,6 +17,9 @@ from nascost.rules.formulas import conv_out_size, pool_out_size, scale_channels
 
 LIMIT = 2**62
 _FLIMIT = float(2**62)
+# a float product at most this is safe to compute exactly in int64 (then compared with LIMIT
+# exactly, as the reference does); above it the exact value is surely past LIMIT
+_FGUARD = 1.5 * float(2**62)
 CHUNK = 256  # candidates per scratch allocation in the parallel loop
 
 
@@ -140,16 +143,20 @@ def run_one(ins, ex, aux, ow, genes, regC, regH, regW, regR, fv, live, track, re
                 if oh < 1 or ow_ < 1:
                     st = S.COLLAPSED
                 else:
-                    per = kh * kw * (c // g)
-                    if float(per) * float(cout) * float(oh) * float(ow_) > _FLIMIT:
+                    # the float product first: kh * kw * (c // g) alone may pass 2**63
+                    if (float(kh) * float(kw) * float(c // g) * float(cout) * float(oh)
+                            * float(ow_) > _FGUARD):
                         st = S.OVERFLOW
                     else:
+                        per = kh * kw * (c // g)
                         p = per * cout
                         m = p * oh * ow_
                         q0 = m
                         if bias != 0:
                             p += cout
                             q1 = cout * oh * ow_
+                        if m > LIMIT or p > LIMIT:
+                            st = S.OVERFLOW
         elif op == O.OP_LINEAR:
             nout = fv[O.SLOT_OUT]
             bias = fv[O.SLOT_BIAS]
@@ -157,7 +164,8 @@ def run_one(ins, ex, aux, ow, genes, regC, regH, regW, regR, fv, live, track, re
                 st = S.BAD_RANK
             elif nout < 1:
                 st = S.BAD_FIELD
-            elif float(c) * float(nout) * float(h) * float(w) > _FLIMIT:
+            elif (float(c) * float(nout) * float(h) * float(w) > _FGUARD or c * nout > LIMIT
+                  or (bias != 0 and c * nout + nout > LIMIT)):
                 st = S.OVERFLOW
             else:  # a flat value has h = w = 1; tokens: N = h * w rows
                 oc = nout
@@ -175,6 +183,8 @@ def run_one(ins, ex, aux, ow, genes, regC, regH, regW, regR, fv, live, track, re
                 if fv[O.SLOT_BIAS] != 0:
                     p = 2 * c
                     q1 = q0
+                    if c > LIMIT // 2:  # C may be up to 2**62: 2 * C would wrap
+                        st = S.OVERFLOW
         elif op == O.OP_MAXPOOL2D or op == O.OP_AVGPOOL2D:
             kh = fv[O.SLOT_KH]
             kw = fv[O.SLOT_KW]
@@ -216,7 +226,8 @@ def run_one(ins, ex, aux, ow, genes, regC, regH, regW, regR, fv, live, track, re
                 b = aux[ip + k]
                 if regR[b] != r or regC[b] != c or regH[b] != h or regW[b] != w:
                     st = S.SHAPE_MISMATCH
-            q0 = c * h * w * (nin - 1)
+            q0 = c * h * w
+            q0 = q0 * (nin - 1) if q0 <= LIMIT // (nin - 1) else LIMIT + 1  # no wrap
         elif op == O.OP_MUL:
             b = aux[ip + 1]
             if regR[b] != r:
@@ -237,6 +248,8 @@ def run_one(ins, ex, aux, ow, genes, regC, regH, regW, regR, fv, live, track, re
                     st = S.BAD_RANK
                     break
                 total += regC[b]
+                if total > LIMIT:
+                    total = LIMIT + 1  # too many channels; the shape check below says so
             if st == S.OK:
                 for k in range(1, nin):
                     b = aux[ip + k]
@@ -289,7 +302,8 @@ def run_one(ins, ex, aux, ow, genes, regC, regH, regW, regR, fv, live, track, re
              q7) = token_layer(op, fv, nin, c, h, w, r, c2, h2, w2, r2)
         else:  # activations: same shape, one term of output elements
             q0 = c * h * w
-        if st == S.OK and float(oc) * float(oh) * float(ow_) > _FLIMIT:
+        if st == S.OK and (float(oc) * float(oh) * float(ow_) > _FGUARD
+                           or oc * oh * ow_ > LIMIT):
             st = S.OVERFLOW
         elems = np.int64(0)
         if op >= O.FIRST_TOKEN_OPCODE:
@@ -307,13 +321,15 @@ def run_one(ins, ex, aux, ow, genes, regC, regH, regW, regR, fv, live, track, re
                 est += (float(ow[op, 2]) * float(q2) + float(ow[op, 3]) * float(q3)
                         + float(ow[op, 4]) * float(q4) + float(ow[op, 5]) * float(q5)
                         + float(ow[op, 6]) * float(q6) + float(ow[op, 7]) * float(q7))
-            if est > _FLIMIT:
+            if est > _FGUARD:
                 st = S.OVERFLOW
             else:
                 fl = w0 * q0 + w1 * q1
                 if op >= O.FIRST_TOKEN_OPCODE:
                     fl += (ow[op, 2] * q2 + ow[op, 3] * q3 + ow[op, 4] * q4 + ow[op, 5] * q5
                            + ow[op, 6] * q6 + ow[op, 7] * q7)
+                if fl > LIMIT:
+                    st = S.OVERFLOW
         if record:
             rec[i, P.R_ACTIVE] = 1
             rec[i, P.R_IN_C] = c

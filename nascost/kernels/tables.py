@@ -102,6 +102,8 @@ def _build(program: Program, convention: Convention, segs: list[Segment]) -> Tab
     states = np.zeros((1, 0, 4), dtype=np.int64)  # boundary 0: nothing crosses
     state_genes = np.zeros((1, 0), dtype=np.int64)
     meta = np.zeros((len(segs), 4), dtype=np.int64)
+    if any(math.prod(int(cards[g]) for g in seg.genes) > MAX_ROWS for seg in segs):
+        return None  # a segment too large to tabulate (its strides may not fit int64)
     gstride, gmeta = segment_arrays(segs, cards)
     meta[:, :2] = gmeta
     parts = []

@@ -394,6 +394,8 @@ def count(space, genes_row: Any, convention: Any = "seed", batch: int = 1) -> di
     weights: Mapping[str, int] = conventions.resolve(convention).weights
     r = resolve(space, genes_row)
     zero = {"params": 0, "macs": 0, "flops": 0, "activations": 0}
+    if _overflows(r, weights):
+        return {**zero, "status": status.OVERFLOW}
     if r.status != status.OK:
         return {**zero, "status": r.status}
     batch = int(batch)
@@ -405,6 +407,25 @@ def count(space, genes_row: Any, convention: Any = "seed", batch: int = 1) -> di
     if max(out.values()) > OVERFLOW_LIMIT:
         return {**zero, "status": status.OVERFLOW}
     return {**out, "status": status.OK}
+
+
+def _overflows(r: Resolved, weights: Mapping[str, int]) -> bool:
+    """Whether a value passes 2**62 before the first failing layer (per input sample): the
+    input's or a layer's elements, or a running total. The candidate fails there (the kernels
+    stop at it, in int64), even when a later layer would fail for another reason."""
+    c, h, w = r.input_shape
+    if c * h * w > OVERFLOW_LIMIT:
+        return True
+    p = m = f = a = 0
+    for layer in r.layers:
+        p += layer.params
+        m += layer.macs
+        f += sum(weights[t] * q for t, q in layer.terms.items())
+        if layer.op not in _NO_ACTIVATIONS:
+            a += layer.elements
+        if max(layer.elements, p, m, f, a) > OVERFLOW_LIMIT:
+            return True
+    return False
 
 
 def live_genes(space, genes_row: Any) -> list[bool]:

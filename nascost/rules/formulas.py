@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from nascost.kernels.jit import jit
 
+FIELD_MAX = 2**31 - 1  # nascost.space.spec.MAX_VALUE: the largest value of any field
+SCALE_PRODUCT_MAX = 2**59  # channels * numerator in scale_channels stays below this
+
 
 @jit
 def conv_out_size(size: int, kernel: int, stride: int, padding: int, dilation: int) -> int:
@@ -37,7 +40,13 @@ def scale_channels(
 ) -> int:
     """channels * num / den, rounded (0 none, 1 floor, 2 round half to even, 3 ceil), then made
     divisible by ``divisor`` as torchvision's _make_divisible does, then clipped below at
-    ``minimum``. Exact rational arithmetic: the result never depends on float rounding."""
+    ``minimum``. Exact rational arithmetic: the result never depends on float rounding.
+
+    -1 (a bad field, status 2) where the result would pass 2**31 - 1, the bound of every
+    field, or channels * num would pass 2**59: no step below can wrap int64 (channels <=
+    2**62, num, den, divisor <= 2**31 - 1, as space validation ensures)."""
+    if channels > SCALE_PRODUCT_MAX // num:
+        return -1
     p = channels * num
     q = den
     if rounding == 1:
@@ -58,10 +67,14 @@ def scale_channels(
         v = (2 * p + divisor * q) // (2 * q) // divisor * divisor
         if v < divisor:
             v = divisor
-        if 10 * v * q < 9 * p:
+        if v > FIELD_MAX:
+            return -1
+        if v * q <= (9 * p - 1) // 10:  # 10 v q < 9 p, without the products passing 2**63
             v += divisor
     else:
         v = p // q
     if v < minimum:
         v = minimum
+    if v > FIELD_MAX:
+        return -1
     return v

@@ -34,16 +34,39 @@ class Space:
         return cls(_spec.normalize(raw))
 
     @classmethod
-    def from_json(cls, text: str) -> Space:
+    def from_json(cls, text: str | bytes) -> Space:
+        """Parse and validate a space's JSON text; any problem is a SpaceError."""
+        if isinstance(text, (bytes, bytearray)):
+            try:
+                text = bytes(text).decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise _spec.SpaceError([f"not UTF-8 text: byte {e.start} is invalid"]) from None
         try:
             raw = json.loads(text)
-        except json.JSONDecodeError as e:
+        except RecursionError:
+            raise _spec.SpaceError(["not a search space: the JSON is nested too deeply"]) \
+                from None
+        except ValueError as e:  # JSONDecodeError, or an integer of thousands of digits
             raise _spec.SpaceError([f"not valid JSON: {e}"]) from None
         return cls.from_spec(raw)
 
     @classmethod
     def from_file(cls, path: str | Path) -> Space:
-        return cls.from_json(Path(path).read_text())
+        """Load a space JSON file; a missing, unreadable or invalid file is a SpaceError
+        that names the file."""
+        path = Path(path)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise _spec.SpaceError([f"{path}: file not found"]) from None
+        except OSError as e:  # a directory, no permission, an I/O error
+            raise _spec.SpaceError([f"{path}: cannot read: {e.strerror or e}"]) from None
+        try:
+            return cls.from_json(data)
+        except _spec.SpaceError as e:
+            if len(e.problems) == 1 and not e.problems[0].startswith(str(path)):
+                raise _spec.SpaceError([f"{path}: {e.problems[0]}"]) from None
+            raise
 
     def to_json(self, indent: int | None = None) -> str:
         """The canonical JSON text (sorted keys); ``indent`` only changes the layout."""

@@ -20,6 +20,13 @@ MAX_GUARD_CHOICES = 63  # conditions are compiled to a 63-bit mask over choice i
 ROUNDING = ("none", "floor", "round", "ceil")
 COND_OPS = ("eq", "ne", "ge", "gt", "le", "lt", "in")
 RESERVED = ("input",)
+# Every integer a layer reads (a literal field, a gene's value, an input size, a ratio's
+# numerator or denominator, a divisor or minimum) is at most MAX_VALUE. With registers held
+# to C*H*W <= 2**62 by the kernels' overflow guard, no shape or cost expression can then wrap
+# int64 before that guard sees it (docs/space-format.md, "Limits").
+MAX_VALUE = 2**31 - 1
+MAX_DEPTH = 64  # blocks and choices nest at most this deep
+_I64 = 2**63
 
 
 class SpaceError(ValueError):
@@ -56,15 +63,34 @@ def as_fraction(x: Any) -> Fraction:
     raise TypeError(f"not a ratio: {x!r}")
 
 
+_RATIO_RULE = (f"a ratio's numerator and denominator must each be at most {MAX_VALUE} "
+               "(2**31 - 1); write a third as '1/3'")
+
+
+def _small_ratio(f: Fraction) -> bool:
+    return f.numerator <= MAX_VALUE and f.denominator <= MAX_VALUE
+
+
 class _Checker:
     def __init__(self, raw: Any):
         self.raw = raw
         self.problems: list[str] = []
         self.genes: dict[str, list] = {}
         self.value_names: set[str] = set()
+        self.bad_genes: set[str] = set()  # declared but invalid: reported once, not per use
+        self.depth = 0
 
     def err(self, path: str, msg: str) -> None:
         self.problems.append(f"{path}: {msg}")
+
+    def undefined_gene(self, path: str, name: Any) -> bool:
+        """Whether ``name`` is not a usable gene; reported here unless the gene itself was
+        already reported as invalid (one bad gene, one problem)."""
+        if isinstance(name, str) and name in self.genes:
+            return False
+        if not (isinstance(name, str) and name in self.bad_genes):
+            self.err(path, f"refers to gene {name!r}, which is not defined")
+        return True
 
     # -- genes ---------------------------------------------------------------------------
     def genes_section(self, raw_genes: Any) -> list[dict]:
@@ -85,6 +111,7 @@ class _Checker:
             if name in self.genes:
                 self.err(path, f"gene name {name!r} is used twice")
                 continue
+            self.bad_genes.add(name)  # until its choices pass
             choices = g.get("choices")
             if not isinstance(choices, list) or not choices:
                 self.err(path, "'choices' must be a non-empty list")
@@ -100,9 +127,13 @@ class _Checker:
             if any(isinstance(c, float) and not math.isfinite(c) for c in choices):
                 self.err(path, "choices must be finite numbers")
                 continue
+            if any(isinstance(c, int) and not -_I64 <= c < _I64 for c in choices):
+                self.err(path, "integer choices must fit in 64 bits (-2**63 to 2**63 - 1)")
+                continue
             if len({json.dumps(c) for c in choices}) != len(choices):
                 self.err(path, "choices must be distinct")
                 continue
+            self.bad_genes.discard(name)
             self.genes[name] = choices
             entry = {"name": name, "choices": list(choices)}
             if "doc" in g:
@@ -150,6 +181,9 @@ class _Checker:
             if v < minimum:
                 self.err(path, f"must be >= {minimum}. Got {v} instead.")
                 return None
+            if v > MAX_VALUE:
+                self.err(path, f"must be <= {MAX_VALUE} (2**31 - 1). Got {v} instead.")
+                return None
             return v
         if isinstance(v, dict) and "gene" in v:
             return self._gene_ref(path, v, minimum)
@@ -163,8 +197,7 @@ class _Checker:
             self.err(path, f"unexpected keys {sorted(set(v) - {'gene', 'values'})}")
             return None
         name = v["gene"]
-        if not isinstance(name, str) or name not in self.genes:
-            self.err(path, f"refers to gene {name!r}, which is not defined")
+        if self.undefined_gene(path, name):
             return None
         choices = self.genes[name]
         values = v.get("values", choices)
@@ -180,6 +213,10 @@ class _Checker:
                 return None
             if val < minimum:
                 self.err(path, f"gene {name!r} choice {c!r} gives {val}; must be >= {minimum}")
+                return None
+            if val > MAX_VALUE:
+                self.err(path, f"gene {name!r} choice {c!r} gives {val}; must be <= "
+                               f"{MAX_VALUE} (2**31 - 1)")
                 return None
         out = {"gene": name}
         if "values" in v:
@@ -200,6 +237,8 @@ class _Checker:
         t_out: Any
         if isinstance(times, dict):
             tg = times.get("gene")
+            if isinstance(tg, str) and tg in self.bad_genes:
+                return None
             if set(times) - {"gene", "values"} or not isinstance(tg, str) or tg not in self.genes:
                 self.err(path, f"'times' must be a number or a reference to a defined gene. "
                                f"Got {times!r}")
@@ -218,6 +257,10 @@ class _Checker:
             if any(f <= 0 for f in fr):
                 self.err(path, "ratios must be > 0")
                 return None
+            big = [x for x, f in zip(vals, fr, strict=True) if not _small_ratio(f)]
+            if big:
+                self.err(path, f"ratio {big[0]!r} of gene {times['gene']!r}: {_RATIO_RULE}")
+                return None
             t_out = {"gene": times["gene"]}
             if "values" in times:
                 t_out["values"] = list(vals)
@@ -230,6 +273,9 @@ class _Checker:
             if f <= 0:
                 self.err(path, f"'times' must be > 0. Got {times!r} instead.")
                 return None
+            if not _small_ratio(f):
+                self.err(path, f"'times' {times!r}: {_RATIO_RULE}")
+                return None
             t_out = times
         rounding = v.get("round", "none")
         if rounding not in ROUNDING:
@@ -238,8 +284,9 @@ class _Checker:
         divisor = v.get("divisor", 0)
         minimum = v.get("min", 1)
         for key, val in (("divisor", divisor), ("min", minimum)):
-            if isinstance(val, bool) or not isinstance(val, int) or val < 0:
-                self.err(path, f"'{key}' must be a non-negative integer. Got {val!r} instead.")
+            if isinstance(val, bool) or not isinstance(val, int) or not 0 <= val <= MAX_VALUE:
+                self.err(path, f"'{key}' must be an integer from 0 to {MAX_VALUE} (2**31 - 1). "
+                               f"Got {val!r} instead.")
                 return None
         return {"channels_of": ref, "times": t_out, "round": rounding, "divisor": divisor,
                 "min": minimum}
@@ -253,8 +300,7 @@ class _Checker:
             self.err(path, f"a condition needs exactly one of {list(COND_OPS)}. Got {sorted(keys)}")
             return None
         name = c["gene"]
-        if not isinstance(name, str) or name not in self.genes:
-            self.err(path, f"refers to gene {name!r}, which is not defined")
+        if self.undefined_gene(path, name):
             return None
         if len(self.genes[name]) > MAX_GUARD_CHOICES:
             self.err(path, f"gene {name!r} has more than {MAX_GUARD_CHOICES} choices and cannot "
@@ -266,6 +312,10 @@ class _Checker:
         if isinstance(val, bool) or (
                 isinstance(val, list) and any(isinstance(x, bool) for x in val)):
             self.err(path, f"condition values must be choices of gene {name!r}, not booleans")
+            return None
+        if any(isinstance(x, float) and not math.isfinite(x)
+               for x in (val if isinstance(val, list) else [val])):
+            self.err(path, f"condition values must be finite numbers. Got {val!r}")
             return None
         if op == "in":
             if not isinstance(val, list) or any(x not in choices for x in val):
@@ -403,7 +453,16 @@ class _Checker:
                 out[f.name] = self.field_value(fpath, val, f.kind, f.minimum, scope)
         return out
 
+    def nested(self, path: str) -> bool:
+        """Whether one more level of blocks / choices is allowed (reports it when not)."""
+        if self.depth >= MAX_DEPTH:
+            self.err(path, f"blocks and choices nest more than {MAX_DEPTH} levels deep")
+            return False
+        return True
+
     def block(self, path: str, node: dict, prev: str, scope: set[str]) -> Any:
+        if not self.nested(path):
+            return None
         for key in sorted(set(node) - {"block", "in", "when", "layers"}):
             self.err(f"{path}.{key}", f"a block has no key {key!r}")
         name = node["block"]
@@ -414,7 +473,9 @@ class _Checker:
         if "when" in node:
             when = self.cond(f"{path}.when", node["when"])
         inner_scope = set(scope)
+        self.depth += 1
         layers, _ = self.sequence(f"{path}.layers", node.get("layers"), inp or prev, inner_scope)
+        self.depth -= 1
         if not layers:
             self.err(f"{path}.layers", "a block must contain at least one layer")
         out = {"block": name, "in": inp, "layers": layers}
@@ -423,6 +484,8 @@ class _Checker:
         return out
 
     def choice(self, path: str, node: dict, prev: str, scope: set[str]) -> Any:
+        if not self.nested(path):
+            return None
         for key in sorted(set(node) - {"choice", "in", "gene", "options"}):
             self.err(f"{path}.{key}", f"a choice has no key {key!r}")
         name = node["choice"]
@@ -430,8 +493,7 @@ class _Checker:
             return None
         inp = self.inputs(path, node, prev, scope, "1")
         gene = node.get("gene")
-        if not isinstance(gene, str) or gene not in self.genes:
-            self.err(f"{path}.gene", f"refers to gene {gene!r}, which is not defined")
+        if self.undefined_gene(f"{path}.gene", gene):
             return None
         if len(self.genes[gene]) > MAX_GUARD_CHOICES:
             self.err(f"{path}.gene", f"gene {gene!r} has more than {MAX_GUARD_CHOICES} choices")
@@ -442,9 +504,11 @@ class _Checker:
                                         f"one per choice of gene {gene!r}")
             return None
         outs = []
+        self.depth += 1
         for k, opt in enumerate(options):
             layers, _ = self.sequence(f"{path}.options[{k}]", opt, inp or prev, set(scope))
             outs.append(layers)
+        self.depth -= 1
         return {"choice": name, "in": inp, "gene": gene, "options": outs}
 
     def input_section(self, raw: Any) -> dict:
@@ -468,6 +532,13 @@ class _Checker:
 
 def normalize(raw: Any) -> dict:
     """Validate a raw spec (parsed JSON) and return its canonical form, or raise SpaceError."""
+    try:
+        return _normalize(raw)
+    except RecursionError:  # a description or doc nested thousands of levels deep
+        raise SpaceError(["the spec is nested too deeply to be a search space"]) from None
+
+
+def _normalize(raw: Any) -> dict:
     if not isinstance(raw, dict):
         raise SpaceError(["the spec must be a JSON object"])
     c = _Checker(raw)
