@@ -57,6 +57,18 @@ def check_gene_names(space) -> None:
                          f"columns ({', '.join(RESERVED)}); rename those genes")
 
 
+def arrow_column(a, type: pa.DataType) -> pa.Array:
+    """A numpy column as an Arrow array without a copy where the types agree. Through the
+    buffer, not pa.array: pa.array makes pyarrow import pandas (half a second of start-up)."""
+    import numpy as np
+
+    if (isinstance(a, np.ndarray) and a.ndim == 1 and pa.types.is_integer(type)
+            and a.dtype == np.dtype(type.to_pandas_dtype())):
+        a = np.ascontiguousarray(a)
+        return pa.Array.from_buffers(type, a.shape[0], [None, pa.py_buffer(a)])
+    return pa.array(a, type=type)
+
+
 def index_column(mode: str) -> str:
     return SAMPLE_INDEX if mode == "sample" else ID
 
