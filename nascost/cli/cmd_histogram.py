@@ -77,14 +77,17 @@ def draw(h, name: str, out):
         lo = [c - float(x) for c, x in zip(counts, h.low, strict=True)]
         hi = [float(x) - c for c, x in zip(counts, h.high, strict=True)]
         ax.errorbar(mid, counts, yerr=[lo, hi], fmt="none", ecolor="black", lw=0.8)
-    ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: format_count(v, 3)))
-    ax.set_xlabel(h.metric)
+    from nascost.analytics.plot import axis_label, count_formatter
+
+    ax.xaxis.set_major_formatter(count_formatter(plt))
+    ax.yaxis.set_major_formatter(count_formatter(plt))  # counts up to 1e23: no bare offset
+    ax.set_xlabel(axis_label(h.metric))
     ax.set_ylabel("candidates")
-    ax.set_title(f"{name}: {h.metric} over {h.total:.4g} candidates "
+    ax.set_title(f"{name}: {axis_label(h.metric)} over {format_count(h.total)} candidates "
                  f"({'exact' if h.exact else 'bounds'})", fontsize=10)
     ax.grid(alpha=0.3)
     fig.tight_layout()
     out = Path(out)
-    fig.savefig(out)
+    fig.savefig(out, bbox_inches="tight")
     plt.close(fig)
     return out

@@ -91,25 +91,34 @@ def result_schema(space, mode: str, metadata: dict[bytes, bytes] | None = None) 
 
 def build_metadata(space, options, sort: bool = True) -> dict[bytes, bytes]:
     """The metadata of a run's files (without the part entry)."""
-    from nascost import __version__
     from nascost.kernels.rng import SAMPLER
 
     run = options.run_record()
     if options.mode == "sample":
         run["sampler"] = SAMPLER
+    sorted_by = [SORT_KEY, index_column(options.mode)] if sort else [index_column(options.mode)]
+    return metadata_for(space, options.convention, options.batch, run, sorted_by,
+                        "within each part file")
+
+
+def metadata_for(space, convention, batch: int, run: dict, sorted_by: list[str],
+                 scope: str) -> dict[bytes, bytes]:
+    """The metadata of any nascost file with candidates in it (score's parts, sample's
+    file): one format, so that every analytics command reads every such file."""
+    from nascost import __version__
+
     info: dict[str, Any] = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "nascost_version": __version__,
         "space": {"name": space.name, "hash": space.hash, "n_genes": space.n_genes,
                   "size": str(space.size)},
-        "convention": options.convention.to_dict(),
-        "batch": options.batch,
+        "convention": convention.to_dict(),
+        "batch": batch,
         "units": UNITS,
         "run": run,
         "status_codes": {str(k): v for k, v in S.NAMES.items()},
-        "layout": {"sorted_by": [SORT_KEY, index_column(options.mode)] if sort else
-                   [index_column(options.mode)], "scope": "within each part file"},
+        "layout": {"sorted_by": sorted_by, "scope": scope},
     }
     return {KEY: json.dumps(info, sort_keys=True).encode(),
             KEY_SPACE: space.to_json().encode()}
