@@ -100,5 +100,5 @@ def sample_table(space, genes, info, budget: dict, args):
     for m in R.VALUES:
         cols[m] = np.ascontiguousarray(scores[m], dtype=np.int64)
     cols[R.STATUS] = np.ascontiguousarray(scores["status"], dtype=np.int8)
-    arrays = [R.arrow_column(cols[f.name], f.type) for f in schema]
+    arrays = [R.arrow_column(cols[f.name], f) for f in schema]
     return pa.Table.from_arrays(arrays, schema=schema)

@@ -273,6 +273,9 @@ def _check_same_run(old: dict, new: dict, name) -> None:
     if old["convention"] != new["convention"]:
         fail(name("convention"), "the convention", old["convention"]["name"],
              new["convention"]["name"])
+    if old.get("format_version", 1) != new.get("format_version", 1):
+        fail(name("resume"), "the results format version (gene columns hold choice values "
+             "from version 2 on)", old.get("format_version", 1), new.get("format_version", 1))
     if old["batch"] != new["batch"]:
         fail(name("batch"), "the batch", old["batch"], new["batch"])
 

@@ -8,6 +8,7 @@ import pytest
 import nascost
 from nascost.cli import cmd_score
 from nascost.cli.main import main
+from nascost.io.schema import genes_of
 
 
 def run(capsys, *argv):
@@ -89,10 +90,7 @@ def test_sample_output_is_read_by_every_analytics_command(sampled, tmp_path, cap
     assert max(table.column("flops").to_pylist()) <= 400_000_000
     # the stored genes score to the stored metrics: the file is what nascost score writes
     space = info["space"]
-    genes = [table.column(n).to_numpy() for n in space.gene_names]
-    import numpy as np
-
-    again = space.score_arrays(np.stack(genes, axis=1).astype(np.uint8))
+    again = space.score_arrays(genes_of(table, space))
     assert again["flops"].tolist() == table.column("flops").to_pylist()
     code, out, err = run(capsys, "summary", sampled)
     assert code == 0 and "300 drawn uniformly within the budget" in out, err
