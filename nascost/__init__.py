@@ -62,6 +62,8 @@ def load_space(name_or_path: str | Path) -> Space:
     path = Path(text)
     if path.is_file():
         return Space.from_file(path)
+    if path.suffix.lower() == ".json" or "/" in text or "\\" in text:
+        raise FileNotFoundError(f"space file not found: {text}")
     raise KeyError(
         f"unknown space {text!r}: not a built-in space ({', '.join(sorted(BUILTINS))}) "
         "and not a JSON file"

@@ -14,7 +14,7 @@ import pyarrow.dataset as ds
 
 from nascost.io import schema as R
 from nascost.io.options import BUDGETS, OptionError, option_name
-from nascost.units import parse_count
+from nascost.units import format_count, parse_count
 
 _OPS = ("==", "!=", "<=", ">=", "<", ">", "=")
 
@@ -40,7 +40,8 @@ def budget_expression(budget: dict[str, Any], *, include_invalid: bool = False,
         lo, hi = exact.get(f"min_{metric}"), exact.get(f"max_{metric}")
         if lo is not None and hi is not None and lo > hi:
             raise OptionError(option_name(f"min_{metric}", style), (
-                f"{lo} is larger than {option_name(f'max_{metric}', style)} ({hi}): no row "
+                f"{format_count(lo)} is larger than {option_name(f'max_{metric}', style)} "
+                f"({format_count(hi)}): no row "
                 "can satisfy both"))
     if not include_invalid:
         exprs.append(pc.field(R.STATUS) == 0)

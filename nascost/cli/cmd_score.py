@@ -33,8 +33,9 @@ def register(sub) -> None:
     p.add_argument("--batch", default="1", metavar="B", help="input batch size (default 1)")
     p.add_argument("--threads", metavar="T", help="kernel threads (default: all cores)")
     p.add_argument("--chunk-size", default=str(DEFAULT_CHUNK), metavar="N",
-                   help="candidates scored per kernel call, and rows per part file "
-                        f"(default {DEFAULT_CHUNK})")
+                   help="positions (ids or sample indices) per task: one kernel call, and "
+                        "at most one part file, per task; a part holds the rows kept "
+                        f"from its positions (default {DEFAULT_CHUNK})")
     p.add_argument("--compression", default="zstd",
                    choices=("zstd", "snappy", "lz4", "gzip", "none"),
                    help="Parquet compression (default zstd)")
@@ -241,7 +242,8 @@ def _report(result, wall: float, fmt) -> None:
     if result.resumed or result.scanned != result.scanned_now:
         print(f"dataset   {result.scanned:,} candidates scanned in all runs")
     share = 100.0 * result.rows / result.scanned if result.scanned else 0.0
-    print(f"kept      {result.rows:,} rows ({share:.3g}%) in {result.parts} part files -> "
+    parts = f"{result.parts} part file{'' if result.parts == 1 else 's'}"
+    print(f"kept      {result.rows:,} rows ({share:.3g}%) in {parts} -> "
           f"{result.path}")
     if result.rows:
         import pyarrow.compute as pc

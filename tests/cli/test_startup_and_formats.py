@@ -129,3 +129,28 @@ def test_an_output_under_a_file_is_refused_before_any_work(sampled, capsys, no_w
                  ["plot", sampled, "-o", f"{sampled}/p.png"]):
         code, out, err = run(capsys, *argv)
         assert code == 2 and "is a file" in err, err
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["show", "no/such/space.json"], "space file not found: no/such/space.json"),
+    (["score", "mbv2-style", "--sample", "5", "--max-flops", "-5", "--out", "x"],
+     "--max-flops: '-5' is negative"),
+    (["score", "mbv2-style", "--sample", "5", "--max-flops", "1G", "--min-flops", "2G",
+      "--out", "x"], "--min-flops: 2G is larger than --max-flops (1G)"),
+])
+def test_messages_name_the_problem_plainly(capsys, argv, words):
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and words in err, err
+
+
+def test_show_says_which_candidate_and_counts_read_naturally(capsys, tmp_path):
+    code, out, err = run(capsys, "show", "resnet18")
+    assert code == 0 and "(0 genes, 1 gene array)" in out
+    assert "candidate: the only one" in out
+    code, out, err = run(capsys, "show", "nb201-cifar10")
+    assert "candidate: every gene at its first choice (index 0)" in out
+    code, out, err = run(capsys, "show", "nb201-cifar10", "--id", "7")
+    assert "candidate: id 7" in out
+    code, out, err = run(capsys, "score", "nb201-cifar10", "--ids", "0:10", "--out",
+                         tmp_path / "d", "--no-progress")
+    assert "in 1 part file ->" in out
