@@ -156,6 +156,8 @@ def startup_line(seconds: float, compiled: list[str], tables: dict,
     if built:
         where = "cached on disk for later runs" if tables["event"] == "miss" else \
             "the table cache is off"
+        if compiled:
+            where = "compiling its kernels included; " + where
         parts.append(f"built the cost tables in {t_tab:.1f} s ({where})")
     elif tables.get("event") == "hit":
         parts.append(f"loaded the cost tables from the cache in {t_tab:.1f} s")
