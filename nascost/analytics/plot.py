@@ -95,7 +95,7 @@ def plot(path: str | Path, out: str | Path, *, x: str = "flops", y: str = "param
     table = dataset.to_table(columns=[x, y], filter=pc.field(R.STATUS) == 0)
     xs = table.column(x).to_numpy()
     ys = table.column(y).to_numpy()
-    fig, ax = plt.subplots(figsize=figsize, dpi=dpi)
+    fig, ax = plt.subplots(figsize=figsize, dpi=dpi, layout="constrained")
     if xs.size <= SCATTER_MAX:
         ax.scatter(xs, ys, s=5, alpha=0.35, linewidths=0, color="tab:blue", zorder=1,
                    rasterized=True, label=f"{xs.size:,} candidates")
@@ -136,9 +136,10 @@ def plot(path: str | Path, out: str | Path, *, x: str = "flops", y: str = "param
     if title:
         ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3, lw=0.5)
-    ax.legend(loc="upper left", bbox_to_anchor=(0.0, -0.16), ncol=2, fontsize=7,
-              frameon=False)
-    fig.tight_layout()
+    # below the axes, outside the data (constrained layout keeps it clear of the labels)
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=2 if figsize[0] >= 5 else 1,
+               fontsize=7, frameon=False)
     fig.savefig(out, format=out.suffix.lower()[1:], bbox_inches="tight")
     plt.close(fig)
     return out

@@ -461,7 +461,7 @@ def from_arrays(arrays: dict[str, np.ndarray]) -> Tables | None:
         return None
     segs = tuple(Segment(int(a), int(b), *(tuple(int(x) for x in t) for t in rest))
                  for a, b, *rest in json.loads(str(arrays["segs"])))
-    fields = {k: np.ascontiguousarray(arrays[k]) for k in _FIELDS}
-    for a in fields.values():
-        a.setflags(write=False)
+    fields = {k: np.array(arrays[k]) for k in _FIELDS}
+    for k in ("gstride", "meta", "rows", "words", "layout"):  # as build_tables leaves them:
+        fields[k].setflags(write=False)  # the same numba types, so no second signature
     return Tables(segs=segs, safe=bool(arrays["safe"]), **fields)
