@@ -12,14 +12,19 @@ import tempfile
 
 import pytest
 
-# built tables are cached on disk (nascost.io.table_cache): the suite never reads or fills
-# the user's cache, and subprocesses (CLI tests, Dask workers) inherit the same folder
-os.environ.setdefault("NASCOST_CACHE_DIR", tempfile.mkdtemp(prefix="nascost-test-cache-"))
+# built tables are cached on disk (nascost.io.table_cache): the suite never reads or fills the
+# user's cache, and subprocesses (CLI tests, Dask workers) inherit the same folder; it is kept
+# between runs (entries are keyed by the kernel sources, so they are never stale), which
+# spares each run building the tables of every built-in space again
+os.environ.setdefault("NASCOST_CACHE_DIR", os.path.join(
+    tempfile.gettempdir(), f"nascost-test-cache-{os.getuid() if hasattr(os, 'getuid') else 0}"))
 
 # The long tests, by node id (a file, or a test function with all its parameters); kept
-# here rather than in the test files so that the tier is one list to read. Measured with
-# `python -m pytest --durations=0` (most of the suite's wall time is in these).
+# here rather than in the test files so that the tier is one list to read. Chosen from
+# `--durations` runs: parity runs building torch models and running the peer tools over many
+# random candidates, Dask clusters, kill-and-resume loops, brute-force count checks.
 SLOW: tuple[str, ...] = (
+    "tests/budget/test_chain.py::test_paths_are_the_valid_canonical_candidates",
     "tests/budget/test_counting.py::test_exact_counts_equal_brute_force",
     "tests/budget/test_counting.py::test_time_limit_excludes_the_kernels_first_load",
     "tests/cli/test_budget_commands.py::test_bounds_of_a_separable_space",
@@ -41,6 +46,7 @@ SLOW: tuple[str, ...] = (
 SLOW_BUT_FIRST: tuple[str, ...] = (
     "tests/analytics/test_explain.py::test_totals_equal_score_on_every_space",
     "tests/budget/test_counting.py::test_large_space_bounds_attained_and_count_matches_raw_samples",
+    "tests/budget/test_separable.py::test_darts_bounds_attained_and_never_beaten",
     "tests/export/test_torch_parity.py::test_network_parity",
     "tests/io/test_io_kill.py::test_sigkill_at_random_moments_then_resume",
     "tests/kernels/test_kernels.py::test_engines_threads_and_chunks_agree",
