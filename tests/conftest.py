@@ -27,6 +27,7 @@ SLOW: tuple[str, ...] = (
     "tests/budget/test_chain.py::test_paths_are_the_valid_canonical_candidates",
     "tests/budget/test_counting.py::test_exact_counts_equal_brute_force",
     "tests/budget/test_counting.py::test_time_limit_excludes_the_kernels_first_load",
+    "tests/budget/test_separable.py::test_darts_count_and_sample_within",
     "tests/cli/test_budget_commands.py::test_bounds_of_a_separable_space",
     "tests/export/test_torch_parity.py::test_conv2d_matches_torch",
     "tests/export/test_torch_parity.py::test_pool_matches_torch",
@@ -41,12 +42,15 @@ SLOW: tuple[str, ...] = (
     "tests/parity/test_peer_tools.py::test_fvcore_leaves_out_layers_whose_output_is_unused",
 )
 
-# Parametrized long tests: every case but the first is slow (the quick tier still runs one
-# case of each, so every module and every check stays exercised).
+# Parametrized long tests: every case but one is slow (the quick tier still runs one case of
+# each, so every module and every check stays exercised): the first case whose id is in
+# QUICK_CASES (small spaces), else the first case.
 SLOW_BUT_FIRST: tuple[str, ...] = (
     "tests/analytics/test_explain.py::test_totals_equal_score_on_every_space",
     "tests/budget/test_counting.py::test_large_space_bounds_attained_and_count_matches_raw_samples",
     "tests/budget/test_separable.py::test_darts_bounds_attained_and_never_beaten",
+    "tests/spaces/test_darts_spaces.py::test_to_torch_matches_counts_and_shapes",
+    "tests/spaces/test_darts_spaces.py::test_counts_match_the_independent_darts_model",
     "tests/export/test_torch_parity.py::test_network_parity",
     "tests/io/test_io_kill.py::test_sigkill_at_random_moments_then_resume",
     "tests/kernels/test_kernels.py::test_engines_threads_and_chunks_agree",
@@ -69,22 +73,33 @@ SLOW_BUT_FIRST: tuple[str, ...] = (
 )
 
 
+QUICK_CASES = ("nb201-cifar10", "mobilenet-v2", "darts-imagenet")
+
+
 def _function_id(nodeid: str) -> str:
     return nodeid.split("[", 1)[0]
 
 
+def _case(nodeid: str) -> str:
+    return nodeid.split("[", 1)[1].rstrip("]") if "[" in nodeid else ""
+
+
 def pytest_collection_modifyitems(config, items):
     unknown = set(SLOW) | set(SLOW_BUT_FIRST)
-    seen: set[str] = set()
+    cases: dict[str, list] = {}
     for item in items:
         fid = _function_id(item.nodeid)
         if fid in SLOW:
             item.add_marker(pytest.mark.slow)
         elif fid in SLOW_BUT_FIRST:
-            if fid in seen:
-                item.add_marker(pytest.mark.slow)
-            seen.add(fid)
+            cases.setdefault(fid, []).append(item)
         unknown.discard(fid)
+    for group in cases.values():
+        keep = next((it for q in QUICK_CASES for it in group if _case(it.nodeid) == q),
+                    group[0])
+        for item in group:
+            if item is not keep:
+                item.add_marker(pytest.mark.slow)
     # a renamed test must not silently rejoin the quick tier: the list names only real tests
     # (checked when the whole tests/ folder is collected)
     if unknown and config.args in ([], ["tests"]) and len(items) > 1000:
