@@ -27,6 +27,7 @@ SLOW: tuple[str, ...] = (
     "tests/budget/test_chain.py::test_paths_are_the_valid_canonical_candidates",
     "tests/budget/test_counting.py::test_exact_counts_equal_brute_force",
     "tests/budget/test_counting.py::test_time_limit_excludes_the_kernels_first_load",
+    "tests/budget/test_separable.py::test_darts_bounds_attained_and_never_beaten",
     "tests/budget/test_separable.py::test_darts_count_and_sample_within",
     "tests/cli/test_budget_commands.py::test_bounds_of_a_separable_space",
     "tests/export/test_torch_parity.py::test_conv2d_matches_torch",
@@ -48,7 +49,6 @@ SLOW: tuple[str, ...] = (
 SLOW_BUT_FIRST: tuple[str, ...] = (
     "tests/analytics/test_explain.py::test_totals_equal_score_on_every_space",
     "tests/budget/test_counting.py::test_large_space_bounds_attained_and_count_matches_raw_samples",
-    "tests/budget/test_separable.py::test_darts_bounds_attained_and_never_beaten",
     "tests/spaces/test_darts_spaces.py::test_to_torch_matches_counts_and_shapes",
     "tests/spaces/test_darts_spaces.py::test_counts_match_the_independent_darts_model",
     "tests/export/test_torch_parity.py::test_network_parity",
