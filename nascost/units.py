@@ -18,6 +18,8 @@ def parse_count(text: str | int | float, what: str = "value") -> int:
             raise ValueError(f"{what}: must be >= 0, got {text}")
         return text
     m = _PATTERN.match(str(text))
+    if not m and str(text).strip().startswith("-") and _PATTERN.match(str(text).strip()[1:]):
+        raise ValueError(f"{what}: {text!r} is negative; counts are >= 0")
     if not m:
         raise ValueError(
             f"{what}: cannot read {text!r} as a count; write e.g. 400M, 5.3e6, 1.2G or 2500000"

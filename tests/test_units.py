@@ -33,7 +33,7 @@ def test_parse_count(text, n):
 
 
 @pytest.mark.parametrize("bad, match", [
-    ("lots", "cannot read"), ("1.5", "not a whole number"), ("-3", "cannot read"),
+    ("lots", "cannot read"), ("1.5", "not a whole number"), ("-3", "is negative"),
     (-3, "must be >= 0"), (True, "expected a count"), ("4X", "cannot read"),
 ])
 def test_parse_count_errors_name_the_value(bad, match):

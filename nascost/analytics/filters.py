@@ -8,12 +8,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
 from nascost.io import schema as R
 from nascost.io.options import BUDGETS, OptionError, option_name
-from nascost.units import parse_count
+from nascost.units import format_count, parse_count
 
 _OPS = ("==", "!=", "<=", ">=", "<", ">", "=")
 
@@ -39,7 +40,8 @@ def budget_expression(budget: dict[str, Any], *, include_invalid: bool = False,
         lo, hi = exact.get(f"min_{metric}"), exact.get(f"max_{metric}")
         if lo is not None and hi is not None and lo > hi:
             raise OptionError(option_name(f"min_{metric}", style), (
-                f"{lo} is larger than {option_name(f'max_{metric}', style)} ({hi}): no row "
+                f"{format_count(lo)} is larger than {option_name(f'max_{metric}', style)} "
+                f"({format_count(hi)}): no row "
                 "can satisfy both"))
     if not include_invalid:
         exprs.append(pc.field(R.STATUS) == 0)
@@ -57,19 +59,24 @@ def combine(*exprs: ds.Expression | None) -> ds.Expression | None:
     return _and([e for e in exprs if e is not None])
 
 
-def where_expression(clauses: Iterable[str] | str | None, space, columns: list[str],
+def where_expression(clauses: Iterable[str] | str | None, space, columns,
                      style: str = "python") -> ds.Expression | None:
     """AND of clauses ``NAME OP VALUE``: NAME a gene (VALUE a choice value, or several
     joined by commas with == / !=) or a column (counts with units: flops<400M; status by
-    name or code)."""
+    name or code). ``columns`` is the dataset's schema (or its column names): gene columns
+    hold choice values, or choice indices in files of format version 1."""
     if clauses is None:
         return None
     if isinstance(clauses, str):
         clauses = [clauses]
-    return _and([_clause(c, space, columns, style) for c in clauses])
+    indices = {f.name for f in columns if R.holds_indices(f.type)} \
+        if isinstance(columns, pa.Schema) else set()
+    names = list(columns.names) if isinstance(columns, pa.Schema) else list(columns)
+    return _and([_clause(c, space, names, style, indices) for c in clauses])
 
 
-def _clause(text: str, space, columns: list[str], style: str) -> ds.Expression:
+def _clause(text: str, space, columns: list[str], style: str,
+            indices: set[str] = frozenset()) -> ds.Expression:
     opt = option_name("where", style)
     s = text.strip()
     for name in sorted(columns, key=len, reverse=True):
@@ -81,7 +88,8 @@ def _clause(text: str, space, columns: list[str], style: str) -> ds.Expression:
                 value = rest[len(op):].strip()
                 if not value:
                     raise OptionError(opt, f"{text!r} has no value after {op!r}")
-                return _compare(name, "==" if op == "=" else op, value, space, opt, text)
+                return _compare(name, "==" if op == "=" else op, value, space, opt, text,
+                                name in indices)
     genes = ", ".join(space.gene_names[:6]) + (", ..." if space.n_genes > 6 else "")
     raise OptionError(opt, (
         f"cannot read {text!r}: expected NAME OP VALUE, with NAME a gene ({genes}) or a "
@@ -89,14 +97,17 @@ def _clause(text: str, space, columns: list[str], style: str) -> ds.Expression:
         "==, !=, <, <=, >, >="))
 
 
-def _compare(name: str, op: str, value: str, space, opt: str, text: str) -> ds.Expression:
+def _compare(name: str, op: str, value: str, space, opt: str, text: str,
+             indices: bool = False) -> ds.Expression:
     f = pc.field(name)
     if name in space.gene_names:
         j = space.gene_names.index(name)
         choices = space.choices[j]
+        # a gene column holds choice values (or, format version 1, choice indices)
+        stored = list(range(len(choices))) if indices else R.gene_values(list(choices))
         if op in ("==", "!="):
             idx = [_choice_index(choices, v.strip(), name, opt) for v in value.split(",")]
-            e = f.isin(idx)
+            e = f.isin([stored[k] for k in idx])
             return ~e if op == "!=" else e
         try:
             x = float(value)
@@ -106,7 +117,7 @@ def _compare(name: str, op: str, value: str, space, opt: str, text: str) -> ds.E
         if not all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in choices):
             raise OptionError(opt, f"{text!r}: gene {name!r} has choices {choices}, which "
                                    f"cannot be compared with {op}")
-        keep = [k for k, c in enumerate(choices) if _cmp(float(c), op, x)]
+        keep = [stored[k] for k, c in enumerate(choices) if _cmp(float(c), op, x)]
         return f.isin(keep)
     if name == R.STATUS:
         from nascost.rules import status as S

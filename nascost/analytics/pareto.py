@@ -67,7 +67,7 @@ def pareto(path: str | Path, *, minimize: Sequence[str] | str = ("flops", "param
         raise TypeError(f"pareto() got unexpected keyword arguments {unknown}")
     expr, _ = budget_expression(budget, style=style)
     space = results_info(path)["space"]
-    expr = combine(expr, where_expression(where, space, schema.names, style))
+    expr = combine(expr, where_expression(where, space, schema, style))
     cols = list(dict.fromkeys(objs + [idx]))
     front_vals = np.empty((len(objs), 0), np.int64)
     front_idx = np.empty(0, np.uint64)

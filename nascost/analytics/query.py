@@ -42,7 +42,7 @@ def query(path: str | Path, *, max_flops: Any = None, min_flops: Any = None,
     budget = {"max_flops": max_flops, "min_flops": min_flops, "max_params": max_params,
               "min_params": min_params, "max_macs": max_macs, "min_macs": min_macs}
     expr, _ = budget_expression(budget, include_invalid=include_invalid, style=style)
-    expr = combine(expr, where_expression(where, space, schema.names, style))
+    expr = combine(expr, where_expression(where, space, schema, style))
     idx = index_of(schema)
     key, descending = _sort_key(sort if sort is not None else ("flops" if top else idx),
                                 schema, style)

@@ -121,15 +121,28 @@ def _chain_cons(space, convention: Any, budget: dict):
     return chain_of(space, convention), parse_budget(budget)
 
 
-def count(space, *, convention: Any = "seed", tol: float = 1e-3, time_limit: float = 1.0,
-          samples: int = SAMPLES, seed: int = 0, **budget) -> Count:
+def count(space, *, convention: Any = "seed", tol: float = 1e-3,
+          time_limit: float | None = None, work: int | None = None,
+          samples: int = SAMPLES, seed: int = 0, t0: float | None = None, **budget) -> Count:
     """The number of valid canonical candidates within the budget: exact, or certified
-    bounds refined until (high - low) <= tol * low or time_limit seconds have passed (the
-    draws below included). Where the bounds stay wider than tol (several bounded metrics),
+    bounds refined until (high - low) <= tol * low or the work budget ``work`` is spent
+    (grid cells per DP state over the passes; default counting.WORK): deterministic, so the
+    same call gives the same interval on any machine. ``time_limit`` (seconds from ``t0``,
+    default the call's start; the draws below included) is an extra cap. Count.stopped_by
+    says which ended it. Where the bounds stay wider than tol (several bounded metrics),
     ``samples`` uniform draws within the budget's primary metric also give an unbiased
-    estimate with its standard error (Count.estimate, Count.stderr; samples=0 skips them)."""
+    estimate with its standard error (Count.estimate, Count.stderr; samples=0 skips them):
+    certified bounds plus that estimate are the answer for two or more bounded metrics."""
     import dataclasses
     import time
+
+    t0 = time.perf_counter() if t0 is None else t0
+    if work is None:
+        from nascost.budget.counting import WORK as work
+    if isinstance(work, bool) or not isinstance(work, (int, np.integer)) or work < 1:
+        raise ValueError(f"work must be an integer >= 1. Got {work!r} instead.")
+    if time_limit is not None and not time_limit >= 0:
+        raise ValueError(f"time_limit must be a number of seconds >= 0. Got {time_limit!r}.")
 
     from nascost.budget import counting as C
     from nascost.budget.sampling import estimate_count
@@ -138,8 +151,11 @@ def count(space, *, convention: Any = "seed", tol: float = 1e-3, time_limit: flo
         raise ValueError(f"samples must be an integer >= 0. Got {samples!r} instead.")
     chain, cons = _chain_cons(space, convention, budget)
     # several bounded metrics: keep time for the draws within the limit
-    reserve = min(0.3 * time_limit, samples * DRAW_SECONDS) if len(cons) > 1 else 0.0
-    c = C.count(chain, cons, tol=tol, time_limit=time_limit - reserve)
+    limit = None
+    if time_limit is not None:
+        reserve = min(0.3 * time_limit, samples * DRAW_SECONDS) if len(cons) > 1 else 0.0
+        limit = time_limit - reserve
+    c = C.count(chain, cons, tol=tol, time_limit=limit, work=int(work), t0=t0)
     if c.exact or samples == 0 or c.high - c.low <= tol * max(c.low, 1):
         return c
     t = time.perf_counter()
@@ -148,10 +164,13 @@ def count(space, *, convention: Any = "seed", tol: float = 1e-3, time_limit: flo
 
 
 def histogram(space, metric: str = "flops", bins: Any = 50, *, convention: Any = "seed",
-              tol: float = 1e-3, time_limit: float = 2.0, latency: Any = None) -> Histogram:
+              tol: float = 1e-3, time_limit: float | None = None,
+              work: int | None = None, latency: Any = None) -> Histogram:
     """Valid canonical candidates per bin of a metric over the whole space (equal-width bins
-    from its min to its max, or the given integer edges): exact or certified bounds.
-    metric="latency" (nanoseconds) needs ``latency``, a latency table."""
+    from its min to its max, or the given integer edges): exact or certified bounds, refined
+    within the work budget ``work`` (default counting.HIST_WORK; deterministic) and, when
+    given, ``time_limit`` seconds. metric="latency" (nanoseconds) needs ``latency``, a
+    latency table."""
     from nascost.budget import counting as C
 
     if metric == "latency" or latency is not None:
@@ -161,9 +180,10 @@ def histogram(space, metric: str = "flops", bins: Any = 50, *, convention: Any =
             raise ValueError("metric='latency' needs a latency table: pass latency=FILE")
         chain, _ = split_budget(space, convention, {"latency": latency})
         m = LATENCY if metric == "latency" else metric_index(metric)
-        return C.histogram(chain, m, bins, tol=tol, time_limit=time_limit)
+        return C.histogram(chain, m, bins, tol=tol, time_limit=time_limit,
+                           work=C.HIST_WORK if work is None else int(work))
     return C.histogram(chain_of(space, convention), metric_index(metric), bins, tol=tol,
-                       time_limit=time_limit)
+                       time_limit=time_limit, work=C.HIST_WORK if work is None else int(work))
 
 
 def sample_within(space, n: int, seed: int = 0, stratify: Any = None, *,

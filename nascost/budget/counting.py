@@ -44,6 +44,20 @@ MAX_CELLS = 1 << 24  # grid cells per state
 MAX_BYTES = 3 << 29  # bytes of the pools of grids of two DPs at once
 FIRST_BUCKETS = {1: 4096, 2: 256, 3: 40}  # buckets per metric of a first pass, by metrics
 GROWTH = 8.0  # the most a refining pass multiplies the work of the previous one
+# The default work budget of a count's refinement, in grid cells per DP state summed over its
+# passes: the same command refines the same way, so it gives the same interval on any
+# machine, at any load (a time limit made the interval depend on the load). Three passes and
+# a 12% certified gap for OFA MobileNetV3 within 400M FLOPs and 5M params (about 1.5 s on a
+# quiet 2-core machine, 6 s at load 12); the sampled estimate then gives 0.02-0.06%.
+WORK = 3 << 19  # 1,572,864
+HIST_WORK = 1 << 20  # the same for histograms (bins' cells per state over the passes)
+# why the refinement stopped (Count.stopped_by)
+STOPS = {"exact": "the count is exact", "tolerance": "the bounds met --tol",
+         "work": "the work budget (--work) ended it",
+         "time": "the time limit (--time-limit) ended it",
+         "memory": "the grids reached the memory limit",
+         "growth": "the next pass would not be finer", "finest": "the grids are as fine as the "
+         "costs allow"}
 
 _EXT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _WARM: list[bool] = []
@@ -97,6 +111,7 @@ class Count:
     seconds: float = 0.0  # wall time of the count, after the kernels are loaded (warm())
     detail: dict = field(default_factory=dict, compare=False)
     sampled: Any = None  # budget.sampling.Sampled: a statistical estimate, where bounded
+    stopped_by: str | None = None  # bucketed counts: what ended the refinement (STOPS)
 
     @property
     def estimate(self) -> float:
@@ -452,7 +467,7 @@ def grid_cells_allowed(chain: Chain) -> int:
     return int(min(MAX_CELLS, MAX_BYTES // (16 * max(n_slots, 1))))
 
 
-def _bucketed(chain, ext, red, tol, time_limit, t0):
+def _bucketed(chain, ext, red, tol, time_limit, t0, work=WORK):
     """Certified bounds by bucketed DPs, refined pass after pass.
 
     Each group of inclusion-exclusion terms bounded in the same metrics shares one grid.
@@ -479,6 +494,7 @@ def _bucketed(chain, ext, red, tol, time_limit, t0):
             plan[key] = {"dims": dims, "tops": tops, "widths": widths, "band": None}
     history = []
     first = True
+    done = 0  # work spent: grid cells per state, summed over the passes
     while True:
         t_pass = time.perf_counter()
         lower = None
@@ -530,13 +546,19 @@ def _bucketed(chain, ext, red, tol, time_limit, t0):
         high_i = min(chain.total, math.ceil(high))
         low_i = min(low_i, high_i)
         dt = time.perf_counter() - t_pass
+        done += cells_now
         history.append({"widths": {tuple(METRIC_NAMES[m] for m in pl["dims"]): list(pl["widths"])
                                    for pl in plan.values()},
-                        "low": low_i, "high": high_i, "seconds": round(dt, 4)})
+                        "cells": cells_now, "low": low_i, "high": high_i,
+                        "seconds": round(dt, 4)})
         first = False
         best = (low_i, high_i, exact and low_i == high_i)
         best_lower = lower
-        if best[2] or high_i - low_i <= tol * max(low_i, 1):
+        if best[2]:
+            stop = "exact"
+            break
+        if high_i - low_i <= tol * max(low_i, 1):
+            stop = "tolerance"
             break
         # the next widths: every metric's band down to an equal share of the allowed gap
         want = tol * max(low_i, 1) / 1.25
@@ -553,12 +575,18 @@ def _bucketed(chain, ext, red, tol, time_limit, t0):
                 ws.append(w2)
             new[key] = ws
             cells_new += math.prod(t // w + 1 for t, w in zip(pl["tops"], ws, strict=True))
-        # time and memory: a pass costs about dt * growth**1.4 (the grids leave the caches)
-        left = time_limit - (time.perf_counter() - t0)
-        afford = (max(left, 0.0) / max(dt, 1e-4)) ** (1 / 1.4) * max(cells_now, 1)
-        cap = min(afford, GROWTH * cells_now, allowed * max(len(plan), 1))
+        # the work budget (deterministic), memory and an explicit time limit: a pass costs
+        # about dt * growth**1.4 (the grids leave the caches)
+        caps = {"work": float(work - done), "memory": float(allowed * max(len(plan), 1)),
+                "growth": GROWTH * cells_now}
+        if time_limit is not None:
+            left = time_limit - (time.perf_counter() - t0)
+            caps["time"] = (max(left, 0.0) / max(dt, 1e-4)) ** (1 / 1.4) * max(cells_now, 1)
+        cap = min(caps.values())
         if cap < 1.25 * cells_now:
+            stop = min(caps, key=caps.get)
             break
+        cells_new_before = cells_new
         if cells_new > cap:
             s_ = (cells_new / cap) ** (1.0 / max(len(pl["dims"]) for pl in plan.values()))
             for key, pl in plan.items():
@@ -568,6 +596,7 @@ def _bucketed(chain, ext, red, tol, time_limit, t0):
                                                                   strict=True))
                             for k, pl in plan.items())
         if cells_new < 1.25 * cells_now:
+            stop = min(caps, key=caps.get) if cap < cells_new_before else "finest"
             break
         for key, pl in plan.items():
             old = pl["widths"]
@@ -575,13 +604,17 @@ def _bucketed(chain, ext, red, tol, time_limit, t0):
                 pl["band"] = [b_ * w2 / w for b_, w, w2 in zip(pl["band"], old, new[key],
                                                                  strict=True)]
             pl["widths"] = new[key]
-    return best, history, best_lower
+    return best, history, best_lower, stop
 
 
 # -- public entry points -----------------------------------------------------------------------
-def count(chain: Chain, cons: dict, tol: float = 1e-3, time_limit: float = 1.0) -> Count:
+def count(chain: Chain, cons: dict, tol: float = 1e-3, time_limit: float | None = None,
+          work: int = WORK, t0: float | None = None) -> Count:
+    """Exact where a DP over distinct costs fits, else certified bounds refined within the
+    work budget ``work`` (deterministic) and, when given, ``time_limit`` seconds counted from
+    ``t0`` (default: now; the CLI passes its start, so that loading the kernels counts)."""
+    t0 = time.perf_counter() if t0 is None else t0
     warm()
-    t0 = time.perf_counter()
     ext = extremes_for(chain)
     red = _reduce(cons, ext)
     if red is None:
@@ -594,9 +627,11 @@ def count(chain: Chain, cons: dict, tol: float = 1e-3, time_limit: float = 1.0) 
     n = _count_exact(chain, ext, red)
     if n is not None:
         return Count(n, n, True, chain.total, "exact-dp", time.perf_counter() - t0)
-    (low, high, exact), hist, lower = _bucketed(chain, ext, red, tol, time_limit, t0)
+    (low, high, exact), hist, lower, stop = _bucketed(chain, ext, red, tol, time_limit, t0,
+                                                      work)
     return Count(low, high, exact, chain.total, "bucketed-dp", time.perf_counter() - t0,
-                 {"passes": hist, "lower_set": lower})
+                 {"passes": hist, "lower_set": lower, "work": sum(p["cells"] for p in hist)},
+                 stopped_by=stop)
 
 
 @dataclass(frozen=True)
@@ -640,10 +675,12 @@ def _edges(lo: int, hi: int, bins) -> np.ndarray:
 
 
 def histogram(chain: Chain, metric: int, bins=50, tol: float = 1e-3,
-              time_limit: float = 2.0) -> Histogram:
-    """Counts per bin of one metric over the whole space."""
-    warm()
+              time_limit: float | None = None, work: int = HIST_WORK) -> Histogram:
+    """Counts per bin of one metric over the whole space; bounded counts refined within the
+    work budget ``work`` (cells per state over the passes: deterministic) and, when given,
+    ``time_limit`` seconds."""
     t0 = time.perf_counter()
+    warm()
     ext = extremes_for(chain)
     mn, mx = int(ext.lo[metric]), int(ext.hi[metric])
     edges = _edges(mn, mx, bins)
@@ -666,9 +703,11 @@ def histogram(chain: Chain, metric: int, bins=50, tol: float = 1e-3,
     top = mx - mn
     per = 1 << 14
     allowed = grid_cells_allowed(chain)
+    done = 0
     while True:
         t_pass = time.perf_counter()
         w = choose_width(red_cost[:, metric], top, per)
+        done += top // w + 1
         g_lo, g_hi, same = grid_pair(chain, red_cost, [metric], [w], [top])
         cum_lo = np.concatenate([[0.0], np.cumsum(g_lo.cells)])
         cum_hi = np.concatenate([[0.0], np.cumsum(g_hi.cells)])
@@ -691,10 +730,12 @@ def histogram(chain: Chain, metric: int, bins=50, tol: float = 1e-3,
         h = Histogram(METRIC_NAMES[metric], edges, low, high, exact, chain.total,
                       time.perf_counter() - t0)
         dt = time.perf_counter() - t_pass
-        left = time_limit - (time.perf_counter() - t0)
         if exact or h.gap <= tol or per >= allowed:
             return h
-        factor = min(h.gap / tol * 1.25, left / (1.5 * max(dt, 1e-4)), GROWTH)
+        factor = min(h.gap / tol * 1.25, GROWTH, (work - done) / max(per, 1))
+        if time_limit is not None:
+            left = time_limit - (time.perf_counter() - t0)
+            factor = min(factor, left / (1.5 * max(dt, 1e-4)))
         if factor < 1.25:
             return h
         per = int(min(per * factor, allowed))

@@ -186,19 +186,41 @@ def _early_checks(chain: Chain, cons: dict):
 
 _PROPOSALS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 KEEP_PROPOSALS = 4  # uniform proposals kept per chain (a repeated budget reuses its tables)
+# and at most this many bytes of them over all chains: a proposal of OFA or mbv2-style holds
+# about 40 MiB, and built-in spaces (with their chains) live for the whole process, so
+# without a global bound a process that samples many spaces (the test suite) kept GiBs
+KEEP_BYTES = 256 << 20
+_RECENT: OrderedDict = OrderedDict()  # (weakref to chain, key) -> bytes, oldest first
+
+
+def _nbytes(prop: Proposal) -> int:
+    return sum(v.nbytes for v in vars(prop).values() if isinstance(v, np.ndarray))
 
 
 def uniform_proposal(chain: Chain, metric: int, top: int) -> Proposal:
-    """The uniform Proposal of (chain, metric, top), built once and kept (a few per chain)."""
+    """The uniform Proposal of (chain, metric, top), built once and kept (a few per chain,
+    KEEP_BYTES in all, the least recently used dropped first)."""
     per = _PROPOSALS.setdefault(chain, OrderedDict())
     key = (metric, int(top), TARGET_BUCKETS)
+    ref = weakref.ref(chain)
     if key in per:
         per.move_to_end(key)
+        if (ref, key) in _RECENT:
+            _RECENT.move_to_end((ref, key))
         return per[key]
     prop = Proposal(chain, metric, top)
     per[key] = prop
+    _RECENT[(ref, key)] = _nbytes(prop)
     while len(per) > KEEP_PROPOSALS:
-        per.popitem(last=False)
+        old, _ = per.popitem(last=False)
+        _RECENT.pop((ref, old), None)
+    total = sum(_RECENT.values())
+    while total > KEEP_BYTES and len(_RECENT) > 1:
+        (r, k), nb = _RECENT.popitem(last=False)
+        total -= nb
+        owner = r()
+        if owner is not None and owner in _PROPOSALS:
+            _PROPOSALS[owner].pop(k, None)
     return prop
 
 

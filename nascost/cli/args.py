@@ -40,6 +40,20 @@ def load(space_arg: str):
     return load_space(space_arg)
 
 
+def which_candidate(args, space) -> str:
+    """The line saying which candidate show/explain describe."""
+    if getattr(args, "named", None):
+        return f"candidate: the named candidate {args.named!r}"
+    if getattr(args, "id", None) is not None:
+        return f"candidate: id {args.id:,}"
+    if getattr(args, "genes", None):
+        return "candidate: the genes given with --genes"
+    if space.n_genes == 0:
+        return "candidate: the only one (the space has no genes)"
+    return ("candidate: every gene at its first choice (index 0); pick another with --genes, "
+            "--id or --named")
+
+
 def genes_from_args(space, args) -> np.ndarray:
     """The genes row the user asked for (default: every gene at choice 0)."""
     from nascost.cli.main import UsageError

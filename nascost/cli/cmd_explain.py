@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from nascost.cli.args import add_genes_args, add_space_arg, genes_from_args, load
+from nascost.cli.args import add_genes_args, add_space_arg, genes_from_args, load, which_candidate
 from nascost.cli.table import render
 from nascost.units import format_count
 
@@ -51,7 +51,9 @@ def run(args) -> int:
         print(json.dumps(e.to_dict(), indent=1))
         return 0 if e.status == 0 else 1
 
-    print(f"{space.name}  ({space.n_genes} genes, {space.size:,} gene arrays)")
+    print(f"{space.name}  ({space.n_genes} gene{'' if space.n_genes == 1 else 's'}, "
+          f"{space.size:,} gene array{'' if space.size == 1 else 's'})")
+    print(which_candidate(args, space))
     if space.n_genes:
         values = space.genes_to_values(genes)
         print("genes: " + ", ".join(f"{k}={v}" for k, v in values.items()))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from nascost.cli.args import add_space_arg, load
+from nascost.cli.args import add_space_arg, count_arg, load
 from nascost.cli.budget_args import add_convention
 from nascost.cli.results_args import one_line_errors
 
@@ -20,8 +20,12 @@ def register(sub) -> None:
                    help="also draw it (.png, .svg, .pdf; needs matplotlib: nascost[plot])")
     p.add_argument("--tol", type=float, default=1e-3,
                    help="bounded counts: refine until the bins' bounds sum to tol of the space")
-    p.add_argument("--time-limit", type=float, default=2.0, metavar="S",
-                   help="bounded counts: stop refining after S seconds (default 2)")
+    p.add_argument("--work", type=count_arg("--work"), default=None, metavar="N",
+                   help="bounded counts: the refinement's work budget in grid cells per DP "
+                        "state (default 1.049M; the same command gives the same counts on "
+                        "any machine)")
+    p.add_argument("--time-limit", type=float, default=None, metavar="S",
+                   help="bounded counts: also stop refining after S seconds (default: none)")
     p.set_defaults(func=run)
 
 
@@ -33,8 +37,21 @@ def run(args) -> int:
     if args.bins < 1:
         raise UsageError(f"--bins must be >= 1. Got {args.bins}.")
     space = load(args.space)
+    if args.time_limit is not None and not args.time_limit >= 0:
+        raise UsageError(f"--time-limit must be a number of seconds >= 0. Got {args.time_limit}.")
+    if args.work is not None and args.work < 1:
+        raise UsageError(f"--work must be at least 1. Got {args.work}.")
+    if args.out:
+        from pathlib import Path
+
+        from nascost.analytics.plot import FORMATS
+        from nascost.cli.output import check_out_file
+
+        if Path(args.out).suffix.lower() not in FORMATS:
+            raise UsageError(f"-o must end in {', '.join(FORMATS)}. Got {args.out!r}.")
+        check_out_file(Path(args.out), option="-o")
     h = space.histogram(args.metric, args.bins, convention=args.convention, tol=args.tol,
-                        time_limit=args.time_limit)
+                        time_limit=args.time_limit, work=args.work)
     kind = "exact" if h.exact else f"certified bounds, total gap {h.gap:.3%}"
     print(f"{space.name}: {args.metric} over {h.total:,} valid canonical candidates ({kind}; "
           f"{h.seconds:.3f} s)")
@@ -49,7 +66,12 @@ def run(args) -> int:
     print(render([f"{args.metric} from", "to", "candidates", "share", ""], rows,
                  align="rrrrl"))
     if args.out:
-        out = draw(h, space.name, args.out)
+        from pathlib import Path
+
+        from nascost.cli.output import write_atomically
+
+        out = Path(args.out)
+        write_atomically(out, lambda tmp: draw(h, space.name, tmp))
         print(f"wrote {out}")
     return 0
 
@@ -77,14 +99,17 @@ def draw(h, name: str, out):
         lo = [c - float(x) for c, x in zip(counts, h.low, strict=True)]
         hi = [float(x) - c for c, x in zip(counts, h.high, strict=True)]
         ax.errorbar(mid, counts, yerr=[lo, hi], fmt="none", ecolor="black", lw=0.8)
-    ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: format_count(v, 3)))
-    ax.set_xlabel(h.metric)
+    from nascost.analytics.plot import axis_label, count_formatter
+
+    ax.xaxis.set_major_formatter(count_formatter(plt))
+    ax.yaxis.set_major_formatter(count_formatter(plt))  # counts up to 1e23: no bare offset
+    ax.set_xlabel(axis_label(h.metric))
     ax.set_ylabel("candidates")
-    ax.set_title(f"{name}: {h.metric} over {h.total:.4g} candidates "
+    ax.set_title(f"{name}: {axis_label(h.metric)} over {format_count(h.total)} candidates "
                  f"({'exact' if h.exact else 'bounds'})", fontsize=10)
     ax.grid(alpha=0.3)
     fig.tight_layout()
     out = Path(out)
-    fig.savefig(out)
+    fig.savefig(out, bbox_inches="tight")
     plt.close(fig)
     return out

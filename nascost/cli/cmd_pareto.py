@@ -29,11 +29,22 @@ def run(args) -> int:
     from nascost.cli.cmd_query import print_table, write_csv, write_json
     from nascost.io.reader import results_info
 
+    if args.out:
+        from pathlib import Path
+
+        from nascost.cli.output import check_out_file
+
+        if Path(args.out).suffix.lower() not in (".parquet", ".csv"):
+            raise ValueError(f"--out must end in .parquet or .csv. Got {args.out!r}.")
+        check_out_file(Path(args.out))
     with dataset_warnings("pareto"):
         front = pareto(args.dir, minimize=args.minimize, maximize=args.maximize,
-                       where=args.where, out=args.out, style="cli", force=args.force,
-                       **budget_kwargs(args))
+                       where=args.where, style="cli", force=args.force, **budget_kwargs(args))
     if args.out:
+        from nascost.analytics.pareto import write_table
+        from nascost.cli.output import write_atomically
+
+        write_atomically(Path(args.out), lambda tmp: write_table(front, tmp))
         print(f"{front.num_rows:,} rows on the Pareto front -> {args.out}")
     elif args.format == "csv":
         write_csv(front)

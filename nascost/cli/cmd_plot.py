@@ -19,15 +19,29 @@ def register(sub) -> None:
     p.add_argument("--no-front", action="store_true", help="leave out the Pareto front")
     p.add_argument("--log", action="store_true", help="log scales")
     add_force_arg(p)
+    p.add_argument("--dpi", type=int, default=200, help="dots per inch of a .png (default 200)")
+    p.add_argument("--size", default="6x4", metavar="WxH",
+                   help="figure size in inches (default 6x4: a column of a two-column paper "
+                        "is about 3.3 wide)")
+    p.add_argument("--title", help="the title (default: space, convention and batch; "
+                                   "'' for none)")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    from nascost.analytics.plot import plot
+    from pathlib import Path
 
+    from nascost.analytics.plot import FORMATS, plot
+    from nascost.cli.output import check_out_file, write_atomically
+
+    out = Path(args.out)
+    if out.suffix.lower() not in FORMATS:
+        raise ValueError(f"--out must end in {', '.join(FORMATS)}. Got {args.out!r}.")
+    check_out_file(out)
     with dataset_warnings("plot"):
-        out = plot(args.dir, args.out, x=args.x, y=args.y, budget=args.budget,
-                   y_budget=args.y_budget, front=not args.no_front, log=args.log,
-                   style="cli", force=args.force)
+        write_atomically(out, lambda tmp: plot(
+            args.dir, tmp, x=args.x, y=args.y, budget=args.budget, y_budget=args.y_budget,
+            front=not args.no_front, log=args.log, dpi=args.dpi, size=args.size,
+            title=args.title, style="cli", force=args.force))
     print(f"wrote {out}")
     return 0

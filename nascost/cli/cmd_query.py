@@ -87,10 +87,15 @@ def print_table(table, space, limit: int | None) -> None:
     head = [idx] + (["id"] if idx == "sample_index" and "id" in cols else [])
     head += ["params", "macs", "flops", "activations"]
     genes = [g for g in space.gene_names if g in cols]
+    # genes are choice values; files of format version 1 hold choice indices
+    from nascost.io.schema import holds_indices
+
+    old_format = {g: holds_indices(table.schema.field(g).type) for g in genes}
     rows = []
     for i in range(shown.num_rows):
         r = [cols[h][i] if h in (idx, "id") else format_count(cols[h][i]) for h in head]
-        values = [str(space.choices[space.gene_names.index(g)][cols[g][i]]) for g in genes]
+        values = [str(space.choices[space.gene_names.index(g)][cols[g][i]]) if old_format[g]
+                  else str(cols[g][i]) for g in genes]
         r.append(" ".join(values))
         rows.append(r)
     print(render(head + ["genes (" + ", ".join(genes[:3]) + (", ..." if len(genes) > 3 else "")

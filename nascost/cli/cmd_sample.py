@@ -3,8 +3,6 @@ space), written to Parquet (or CSV) with their metrics."""
 
 from __future__ import annotations
 
-import os
-
 from nascost.cli.args import add_space_arg, count_arg, load
 from nascost.cli.budget_args import (
     add_budget,
@@ -16,7 +14,7 @@ from nascost.cli.budget_args import (
 )
 from nascost.cli.results_args import one_line_errors
 
-FORMAT = "nascost-budget-sample"
+MODE = "sample_within"  # run.mode in the metadata: drawn uniformly within a budget
 
 
 def register(sub) -> None:
@@ -37,23 +35,20 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    import json
     import time
     from pathlib import Path
 
-    import pyarrow as pa
-
-    from nascost import __version__
     from nascost.budget import sample_within
     from nascost.budget.budget import describe_budget, parse_budget
-    from nascost.rules.conventions import resolve
+    from nascost.cli.output import check_out_file, write_atomically
     from nascost.units import format_count
 
+    if args.n < 1:
+        raise ValueError(f"-n must be at least 1. Got {args.n}.")
     out = Path(args.out)
     if out.suffix not in (".parquet", ".csv"):
         raise ValueError(f"--out must end in .parquet or .csv. Got {args.out!r}.")
-    if out.exists() and not args.force:
-        raise FileExistsError(f"{out} exists; pass --force to overwrite it")
+    check_out_file(out, force=args.force, option="--out", force_flag="--force")
     space = load(args.space)
     budget = budget_of(args)
     lat = latency_of(args)
@@ -61,43 +56,15 @@ def run(args) -> int:
     genes, info = sample_within(space, args.n, seed=args.seed, stratify=args.stratify,
                                 convention=args.convention, return_info=True, **budget, **lat)
     dt = time.perf_counter() - t0
-    scores = space.score_arrays(genes, convention=args.convention,
-                                latency=lat.get("latency"))
-    cols = {"sample_index": pa.array(range(genes.shape[0]), pa.uint64())}
-    for j, name in enumerate(space.gene_names):
-        cols[name] = pa.array(genes[:, j], pa.uint8())
-    for m in ("params", "macs", "flops", "activations"):
-        cols[m] = pa.array(scores[m], pa.int64())
-    if "latency_us" in scores:
-        cols["latency_us"] = pa.array(scores["latency_us"], pa.float64())
-    meta = {
-        "format": FORMAT, "nascost_version": __version__,
-        "space": {"name": space.name, "hash": space.hash},
-        "convention": resolve(args.convention).to_dict(),
-        "budget": {k: int(v) for k, v in budget.items()},
-        "seed": args.seed, "stratify": args.stratify, "n": int(genes.shape[0]),
-        "proposed": info.proposed, "acceptance": info.acceptance,
-        "distribution": "uniform over the valid canonical candidates within the budget"
-                        + (" (per bin)" if args.stratify else ""),
-    }
-    table = pa.table(cols).replace_schema_metadata(
-        {b"nascost": json.dumps(meta, sort_keys=True).encode(),
-         b"nascost.space": space.to_json().encode()})
-    out.parent.mkdir(parents=True, exist_ok=True)
-    # written beside FILE, then renamed: an interrupted run never leaves a truncated FILE
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    try:
-        if out.suffix == ".parquet":
-            import pyarrow.parquet as pq
+    table = sample_table(space, genes, info, budget, args, latency=lat.get("latency"))
+    if out.suffix == ".parquet":
+        import pyarrow.parquet as pq
 
-            pq.write_table(table, tmp)
-        else:
-            import pyarrow.csv as pcsv
+        write_atomically(out, lambda tmp: pq.write_table(table, tmp))
+    else:
+        import pyarrow.csv as pcsv
 
-            pcsv.write_csv(table, tmp)
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
+        write_atomically(out, lambda tmp: pcsv.write_csv(table, tmp))
     what = describe_budget(parse_budget(budget))
     if describe_latency(lat):
         what = describe_latency(lat) if what == "no budget" else f"{what}, {describe_latency(lat)}"
@@ -114,3 +81,39 @@ def run(args) -> int:
         print("acceptance rate: 100% (no proposal rejected)")
     print(f"wrote {out}")
     return 0
+
+
+def sample_table(space, genes, info, budget: dict, args, latency=None):
+    """The drawn candidates in the one results format (nascost.io.schema): the columns and
+    metadata of `nascost score` output, so that summary, query, pareto and plot read it."""
+    import numpy as np
+    import pyarrow as pa
+
+    from nascost.io import schema as R
+    from nascost.rules.conventions import resolve
+
+    convention = resolve(args.convention)
+    scores = space.score_arrays(genes, convention=convention, latency=latency)
+    run = {"mode": MODE, "n": int(genes.shape[0]), "seed": args.seed,
+           "budget": {k: int(v) for k, v in sorted(budget.items())},
+           "include_invalid": False, "stratify": args.stratify,
+           "proposed": info.proposed, "acceptance": info.acceptance,
+           "distribution": "uniform over the valid canonical candidates within the budget"
+                           + (" (per bin)" if args.stratify else "")}
+    md = R.metadata_for(space, convention, 1, run, [R.SAMPLE_INDEX], "the whole file")
+    schema = R.result_schema(space, "sample", md)
+    n = genes.shape[0]
+    cols = {R.SAMPLE_INDEX: np.arange(n, dtype=np.uint64)}
+    if R.ID in schema.names:
+        cols[R.ID] = space.genes_to_ids(genes).astype(np.uint64)
+    for j, name in enumerate(space.gene_names):
+        cols[name] = np.ascontiguousarray(genes[:, j], dtype=np.uint8)
+    for m in R.VALUES:
+        cols[m] = np.ascontiguousarray(scores[m], dtype=np.int64)
+    cols[R.STATUS] = np.ascontiguousarray(scores["status"], dtype=np.int8)
+    arrays = [R.arrow_column(cols[f.name], f) for f in schema]
+    table = pa.Table.from_arrays(arrays, schema=schema)
+    if "latency_us" in scores:  # approximate: the latency table's block sums
+        table = table.append_column(pa.field("latency_us", pa.float64()),
+                                    pa.array(scores["latency_us"], pa.float64()))
+    return table

@@ -33,8 +33,9 @@ def register(sub) -> None:
     p.add_argument("--batch", default="1", metavar="B", help="input batch size (default 1)")
     p.add_argument("--threads", metavar="T", help="kernel threads (default: all cores)")
     p.add_argument("--chunk-size", default=str(DEFAULT_CHUNK), metavar="N",
-                   help="candidates scored per kernel call, and rows per part file "
-                        f"(default {DEFAULT_CHUNK})")
+                   help="positions (ids or sample indices) per task: one kernel call, and "
+                        "at most one part file, per task; a part holds the rows kept "
+                        f"from its positions (default {DEFAULT_CHUNK})")
     p.add_argument("--compression", default="zstd",
                    choices=("zstd", "snappy", "lz4", "gzip", "none"),
                    help="Parquet compression (default zstd)")
@@ -76,6 +77,11 @@ def run(args) -> int:
             bar.update(scanned)
             bar.set_postfix_str(f"kept {kept:,}", refresh=False)
 
+    from nascost.io.writer import check_write
+
+    # every option and the output location first: a mistake never waits for the warm-up
+    check_write(space, args.out, resume=args.resume, overwrite=args.overwrite,
+                compression=args.compression, style="cli", **options)
     if not args.dask:
         _warm(space, options)
     t0 = time.perf_counter()
@@ -113,23 +119,51 @@ def run(args) -> int:
 
 def _warm(space, options: dict) -> None:
     """Score one candidate the way the run will (same engine, options and kernels), so that
-    loading the compiled kernels (compiling them, the first time after an install) is not
-    counted in the run's rate; say so when that takes a while."""
+    building the tables and loading the kernels is not counted in the run's rate; say what
+    the time went to when it took a while ("compiled" only when numba compiled)."""
+    from nascost.io import table_cache
     from nascost.io.scan import stream
+    from nascost.kernels.jit import CompileWatch
 
     # one sample: id ranges run the same kernel (its mode is an argument, not a type)
     tiny = {k: v for k, v in options.items() if k not in ("all", "sample", "ids", "seed")}
     tiny.update(sample=1, seed=options.get("seed") if options.get("sample") else None)
+    table_cache.last_event.clear()
     t = time.perf_counter()
     try:
-        for _ in stream(space, **tiny):
-            pass
+        with CompileWatch() as watch:
+            for _ in stream(space, **tiny):
+                pass
     except Exception:  # the run itself reports bad options, with their names
         return
     dt = time.perf_counter() - t
-    if dt > 2.0:
-        print(f"nascost score: compiled the kernels in {dt:.1f} s (once after an install; "
-              "later runs load them from numba's cache)", file=sys.stderr)
+    line = startup_line(dt, watch.compiled, table_cache.last_event)
+    if line:
+        print(f"nascost score: {line}", file=sys.stderr)
+
+
+def startup_line(seconds: float, compiled: list[str], tables: dict,
+                 quiet_below: float = 2.0) -> str | None:
+    """What a slow start-up spent its time on, or None when it was quick."""
+    if seconds < quiet_below and not compiled:
+        return None
+    built = tables.get("event") in ("miss", "off")
+    t_tab = float(tables.get("seconds", 0.0))
+    parts = []
+    if compiled:
+        parts.append(f"compiled {len(compiled)} kernel{'s' if len(compiled) != 1 else ''} "
+                     "(once after an install; numba caches them)")
+    if built:
+        where = "cached on disk for later runs" if tables["event"] == "miss" else \
+            "the table cache is off"
+        if compiled:
+            where = "compiling its kernels included; " + where
+        parts.append(f"built the cost tables in {t_tab:.1f} s ({where})")
+    elif tables.get("event") == "hit":
+        parts.append(f"loaded the cost tables from the cache in {t_tab:.1f} s")
+    if not compiled:
+        parts.append("loaded the kernels from numba's cache")
+    return f"start-up {seconds:.1f} s: " + "; ".join(parts)
 
 
 def _release_memory() -> None:
@@ -212,7 +246,8 @@ def _report(result, wall: float, fmt) -> None:
     if result.resumed or result.scanned != result.scanned_now:
         print(f"dataset   {result.scanned:,} candidates scanned in all runs")
     share = 100.0 * result.rows / result.scanned if result.scanned else 0.0
-    print(f"kept      {result.rows:,} rows ({share:.3g}%) in {result.parts} part files -> "
+    parts = f"{result.parts} part file{'' if result.parts == 1 else 's'}"
+    print(f"kept      {result.rows:,} rows ({share:.3g}%) in {parts} -> "
           f"{result.path}")
     if result.rows:
         import pyarrow.compute as pc

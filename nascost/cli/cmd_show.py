@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from nascost.cli.args import add_genes_args, add_space_arg, genes_from_args, load
+from nascost.cli.args import add_genes_args, add_space_arg, genes_from_args, load, which_candidate
 from nascost.cli.table import render
 from nascost.units import format_count
 
@@ -29,7 +29,9 @@ def run(args) -> int:
          format_count(cols["flops"][i])]
         for i in range(n_rows)
     ]
-    print(f"{space.name}  ({space.n_genes} genes, {space.size:,} gene arrays)")
+    print(f"{space.name}  ({space.n_genes} gene{'' if space.n_genes == 1 else 's'}, "
+          f"{space.size:,} gene array{'' if space.size == 1 else 's'})")
+    print(which_candidate(args, space))
     if space.n_genes:
         values = space.genes_to_values(genes)
         print("genes: " + ", ".join(f"{k}={v}" for k, v in values.items()))

@@ -28,8 +28,7 @@ def run(args) -> int:
         s = summary(args.dir, bins=args.bins, force=args.force)
     info = s["info"]
     run_ = info["run"]
-    what = (f"sample of {run_['n']:,} (seed {run_['seed']})" if run_["mode"] == "sample"
-            else f"ids {run_['start']:,}:{run_['stop']:,}")
+    what = describe_run(run_)
     budget = ", ".join(f"{k}={format_count(v)}" for k, v in run_["budget"].items()) or "none"
     print(f"{info['space'].name} ({info['space'].hash})  {what}")
     print(f"convention {info['convention'].name}, batch {info['batch']}, budget {budget}, "
@@ -54,3 +53,14 @@ def run(args) -> int:
             bar = "#" * round(40 * c / top)
             print(f"{format_count(lo):>8} - {format_count(hi):<8} {c:>12,}  {bar}")
     return 0
+
+
+def describe_run(run_: dict) -> str:
+    """What produced the rows: a sample, an id range, or candidates drawn within a budget."""
+    if run_["mode"] == "sample":
+        return f"sample of {run_['n']:,} (seed {run_['seed']})"
+    if run_["mode"] == "sample_within":
+        strat = f", stratified by {run_['stratify']}" if run_.get("stratify") else ""
+        return (f"{run_['n']:,} drawn uniformly within the budget (seed {run_['seed']}"
+                f"{strat}; nascost sample)")
+    return f"ids {run_['start']:,}:{run_['stop']:,}"

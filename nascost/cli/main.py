@@ -75,11 +75,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"nascost: error: {e}", file=sys.stderr)
         return 2
     except (UsageError, ValueError, KeyError, FileNotFoundError, FileExistsError,
-            PermissionError, ImportError) as e:
+            ImportError) as e:
         msg = e.args[0] if isinstance(e, KeyError) and e.args else e
         print(f"nascost {args.command}: error: {msg}", file=sys.stderr)
         return 2
-    except OSError as e:  # disk full, I/O errors: one line, not a traceback
+    except OSError as e:  # disk full, permissions, I/O errors: one line, exit code 1
         print(f"nascost {args.command}: error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

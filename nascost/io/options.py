@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from nascost.rules import conventions as conv
-from nascost.units import parse_count
+from nascost.units import format_count, parse_count
 
 # the budget keywords and the value columns they bound (index into the metrics block)
 BUDGETS: dict[str, tuple[str, str]] = {
@@ -172,8 +172,8 @@ def scan_options(space, *, all: bool = False, sample: int | str | None = None,
         lo, hi = budget.get(f"min_{metric}"), budget.get(f"max_{metric}")
         if lo is not None and hi is not None and lo > hi:
             raise OptionError(name(f"min_{metric}"), (
-                f"{lo} is larger than {name(f'max_{metric}')} ({hi}): no candidate can "
-                "satisfy both"))
+                f"{format_count(lo)} is larger than {name(f'max_{metric}')} "
+                f"({format_count(hi)}): no candidate can satisfy both"))
     try:
         c = conv.resolve(convention)
     except (ValueError, OSError) as e:

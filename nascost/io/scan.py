@@ -76,7 +76,7 @@ class Block:
     def to_batch(self, schema: pa.Schema, order: np.ndarray | None = None,
                  buffers: dict | None = None) -> pa.RecordBatch:
         cols = self.columns(order, buffers)
-        arrays = [pa.array(a, type=f.type) for a, f in zip(cols, schema, strict=True)]
+        arrays = [R.arrow_column(a, f) for a, f in zip(cols, schema, strict=True)]
         return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 

@@ -85,21 +85,7 @@ def write_dataset(space: Any, out: str | Path, *, resume: bool = False,
 
     sp = as_space(space)
     opts = scan_options(sp, style=style, **options)
-    if resume and overwrite:
-        raise OptionError(name("overwrite"), f"cannot be combined with {name('resume')}")
-    if compression not in ("zstd", "snappy", "lz4", "gzip", "brotli", "none"):
-        raise OptionError(name("compression"), f"unknown codec {compression!r}")
-    if not isinstance(row_group_size, int) or row_group_size < 1:
-        raise OptionError(name("row_group_size"), f"must be an integer >= 1. "
-                                                  f"Got {row_group_size!r}.")
-    if client is not None:
-        from nascost.io.distributed import check_client
-
-        check_client(client)
-    try:
-        loc = location(out)
-    except (OSError, ValueError) as e:
-        raise OptionError(name("out"), str(e)) from None
+    loc = _check_options(out, resume, overwrite, compression, row_group_size, client, name)
     # everything about the scan is checked before the disk
     part = PartWriter.build(sp, opts, loc, compression, row_group_size, fsync, sort_by_flops)
     scanner = part.scanner
@@ -135,6 +121,42 @@ def write_dataset(space: Any, out: str | Path, *, resume: bool = False,
                            manifest.scanned, rows_now, scanned_now, len(loc.part_names()),
                            time.perf_counter() - t0, manifest.complete, resumed,
                            tuple(repairs))
+
+
+def check_write(space: Any, out: str | Path, *, resume: bool = False, overwrite: bool = False,
+                compression: str = DEFAULT_COMPRESSION, style: str = "python",
+                **options: Any) -> None:
+    """Every check write_dataset makes before it scores anything (options, the output
+    location, a resumed run's options), without building tables or loading kernels: the CLI
+    calls it first, so that a mistake is reported at once, not after the warm-up."""
+    def name(n: str) -> str:
+        return option_name(n, style)
+
+    sp = as_space(space)
+    opts = scan_options(sp, style=style, **options)
+    loc = _check_options(out, resume, overwrite, compression, DEFAULT_ROW_GROUP, None, name)
+    R.check_gene_names(sp)
+    _check_target(loc, resume, overwrite, R.read_info(R.build_metadata(sp, opts)), name)
+
+
+def _check_options(out, resume: bool, overwrite: bool, compression: str,
+                   row_group_size: int, client: Any, name) -> Location:
+    """The checks of write_dataset's own options; returns the output location."""
+    if resume and overwrite:
+        raise OptionError(name("overwrite"), f"cannot be combined with {name('resume')}")
+    if compression not in ("zstd", "snappy", "lz4", "gzip", "brotli", "none"):
+        raise OptionError(name("compression"), f"unknown codec {compression!r}")
+    if not isinstance(row_group_size, int) or row_group_size < 1:
+        raise OptionError(name("row_group_size"), f"must be an integer >= 1. "
+                                                  f"Got {row_group_size!r}.")
+    if client is not None:
+        from nascost.io.distributed import check_client
+
+        check_client(client)
+    try:
+        return location(out)
+    except (OSError, ValueError) as e:
+        raise OptionError(name("out"), str(e)) from None
 
 
 def _run_local(part: PartWriter, manifest: M.Manifest, remaining: list[tuple[int, int]],
@@ -255,6 +277,9 @@ def _check_same_run(old: dict, new: dict, name) -> None:
     if old["convention"] != new["convention"]:
         fail(name("convention"), "the convention", old["convention"]["name"],
              new["convention"]["name"])
+    if old.get("format_version", 1) != new.get("format_version", 1):
+        fail(name("resume"), "the results format version (gene columns hold choice values "
+             "from version 2 on)", old.get("format_version", 1), new.get("format_version", 1))
     if old["batch"] != new["batch"]:
         fail(name("batch"), "the batch", old["batch"], new["batch"])
 

@@ -74,3 +74,33 @@ def set_threads(n: int | None) -> int:
 
 def max_threads() -> int:
     return int(numba.config.NUMBA_NUM_THREADS)
+
+
+class CompileWatch:
+    """Names of the functions numba compiled (not loaded from its cache) inside the block:
+    the CLI says "compiled" only when this is not empty."""
+
+    def __init__(self) -> None:
+        self.compiled: list[str] = []
+
+    def __enter__(self) -> CompileWatch:
+        from numba.core import event
+
+        watch = self
+
+        class _Listener(event.Listener):
+            def on_start(self, ev):
+                d = ev.data.get("dispatcher") if isinstance(ev.data, dict) else None
+                watch.compiled.append(getattr(getattr(d, "py_func", None), "__qualname__", "?"))
+
+            def on_end(self, ev):
+                pass
+
+        self._listener = _Listener()
+        event.register("numba:compile", self._listener)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        from numba.core import event
+
+        event.unregister("numba:compile", self._listener)

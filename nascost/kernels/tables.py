@@ -7,6 +7,7 @@ and the next state's id comes from the same row. Tables are built per convention
 
 from __future__ import annotations
 
+import json
 import math
 import weakref
 from dataclasses import dataclass
@@ -411,9 +412,58 @@ _CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def tables_for(program: Program, convention: Convention) -> Tables | None:
-    """The tables of (program, convention), built once and cached with the program."""
+    """The tables of (program, convention), built once and cached with the program in this
+    process and on disk for later ones (nascost.io.table_cache)."""
     per_program = _CACHE.setdefault(program, {})
     key = tuple(convention.op_weights.ravel().tolist())
     if key not in per_program:
-        per_program[key] = build_tables(program, convention)
+        per_program[key] = _load_or_build(program, convention)
     return per_program[key]
+
+
+def _load_or_build(program: Program, convention: Convention) -> Tables | None:
+    import time
+
+    from nascost.io import table_cache as TC
+    from nascost.kernels.jit import STAMP
+
+    t0 = time.perf_counter()
+    disk_key = TC.table_key(program, convention.op_weights, STAMP)
+    arrays = TC.load(disk_key)
+    if arrays is not None:
+        try:
+            tables = from_arrays(arrays)
+            TC.last_event.update(event="hit", seconds=time.perf_counter() - t0)
+            return tables
+        except (KeyError, ValueError, TypeError):
+            pass  # written by another layout: rebuild and overwrite
+    tables = build_tables(program, convention)
+    built = time.perf_counter() - t0
+    stored = TC.store(disk_key, to_arrays(tables))
+    TC.last_event.update(event="miss" if stored else "off", seconds=built)
+    return tables
+
+
+_FIELDS = ("gstride", "meta", "rows", "n_states", "words", "layout")
+
+
+def to_arrays(tables: Tables | None) -> dict[str, np.ndarray]:
+    """Tables as plain arrays (no pickles) for the disk cache; None (too large) as a marker."""
+    if tables is None:
+        return {"none": np.zeros(0, np.int8)}
+    segs = json.dumps([[s.start, s.end, s.genes, s.cross_in, s.cross_out, s.carried_in,
+                        s.carried_out] for s in tables.segs])
+    out = {k: getattr(tables, k) for k in _FIELDS}
+    out.update(safe=np.array(tables.safe), segs=np.array(segs))
+    return out
+
+
+def from_arrays(arrays: dict[str, np.ndarray]) -> Tables | None:
+    if "none" in arrays:
+        return None
+    segs = tuple(Segment(int(a), int(b), *(tuple(int(x) for x in t) for t in rest))
+                 for a, b, *rest in json.loads(str(arrays["segs"])))
+    fields = {k: np.array(arrays[k]) for k in _FIELDS}
+    for k in ("gstride", "meta", "rows", "words", "layout"):  # as build_tables leaves them:
+        fields[k].setflags(write=False)  # the same numba types, so no second signature
+    return Tables(segs=segs, safe=bool(arrays["safe"]), **fields)

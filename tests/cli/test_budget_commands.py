@@ -11,6 +11,7 @@ import pytest
 
 import nascost
 from nascost.cli.main import main
+from nascost.io.schema import genes_of
 
 
 def run(capsys, *argv):
@@ -95,9 +96,9 @@ def test_sample_writes_parquet_with_metadata(capsys, tmp_path):
     t = pq.read_table(f)
     assert t.num_rows == 2000 and (np.array(t.column("flops")) <= 100_000_000).all()
     meta = json.loads(t.schema.metadata[b"nascost"])
-    assert meta["budget"] == {"max_flops": 100_000_000} and meta["seed"] == 4
+    assert meta["run"]["budget"] == {"max_flops": 100_000_000} and meta["run"]["seed"] == 4
     space = nascost.load_space("nb201-cifar10")
-    genes = np.stack([np.array(t.column(n)) for n in space.gene_names], axis=1)
+    genes = genes_of(t, space)
     np.testing.assert_array_equal(genes, space.sample_within(2000, seed=4,
                                                              max_flops=100_000_000))
     # refuses to overwrite

@@ -33,7 +33,7 @@ def test_score_prints_a_summary(tmp_path, capsys):
     assert code == 0, err
     lines = out.splitlines()
     assert lines[0].startswith("scanned   15,625 candidates in")
-    assert lines[1].startswith("kept ") and "part files" in lines[1]
+    assert lines[1].startswith("kept ") and "in 1 part file ->" in lines[1]
     assert lines[2].startswith("flops     min ") and "median" in lines[2]
     assert lines[3].startswith("params    min ")
     rows = nascost.open_results(tmp_path / "d").count_rows()
@@ -44,7 +44,7 @@ def test_score_prints_a_summary(tmp_path, capsys):
     (["nospace", "--sample", "5"], "unknown space 'nospace'"),
     (["mbv2-style", "--sample", "5", "--max-flops", "4OOM"], "--max-flops: cannot read '4OOM'"),
     (["mbv2-style", "--sample", "5", "--max-flops", "1G", "--min-flops", "2G"],
-     "--min-flops: 2000000000 is larger than --max-flops"),
+     "--min-flops: 2G is larger than --max-flops (1G)"),
     (["mbv2-style", "--sample", "5", "--all"], "--all: not allowed with argument --sample"),
     (["mbv2-style", "--sample", "5", "--resume", "--overwrite"],
      "--overwrite: not allowed with argument --resume"),

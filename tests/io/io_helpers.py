@@ -9,6 +9,7 @@ import pyarrow as pa
 import nascost
 from nascost import SpaceBuilder
 from nascost.io.scan import sample_genes
+from nascost.io.schema import genes_of
 from nascost.kernels.encoding import ids_to_genes
 
 
@@ -74,6 +75,5 @@ def assert_rows(table: pa.Table, ref: dict, space, index: str) -> None:
     np.testing.assert_array_equal(table.column(index).to_numpy()[order], ref["index"])
     for k in ("params", "macs", "flops", "activations", "status"):
         np.testing.assert_array_equal(table.column(k).to_numpy()[order], ref[k], err_msg=k)
-    genes = np.stack([table.column(g).to_numpy()[order] for g in space.gene_names], axis=1) \
-        if space.n_genes else np.zeros((n, 0), np.uint8)
+    genes = genes_of(table, space)[order]  # the columns hold choice values
     np.testing.assert_array_equal(genes, ref["genes"])

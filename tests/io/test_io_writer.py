@@ -15,6 +15,7 @@ from io_helpers import assert_rows, fragile_space, reference, unfiltered
 import nascost
 from nascost.io import manifest as M
 from nascost.io.options import OptionError
+from nascost.io.schema import genes_of
 from nascost.io.writer import WriteError
 
 MBV2 = nascost.load_space("mbv2-style")
@@ -78,7 +79,7 @@ def test_metadata_round_trips(tmp_path):
         assert nascost.results_info(part)["space"].hash == MBV2.hash
     # a result can be re-scored from its metadata alone
     t = nascost.open_results(tmp_path / "d").to_table()
-    genes = np.stack([t.column(g).to_numpy() for g in info["space"].gene_names], axis=1)
+    genes = genes_of(t, info["space"])  # choice values back to indices
     again = info["space"].score_arrays(genes, convention=info["convention"],
                                        batch=info["batch"])
     np.testing.assert_array_equal(again["flops"], t.column("flops").to_numpy())

@@ -7,6 +7,7 @@ import pytest
 
 import nascost
 from nascost import SpaceBuilder
+from nascost.io.schema import genes_of
 
 
 def _chain() -> nascost.Space:
@@ -73,7 +74,7 @@ def test_ids_of_a_space_larger_than_2_64_name_its_first_candidates(tmp_path):
         assert _python_id(space.cardinalities, row) == int(i)
     write_dataset(space, tmp_path / "r", ids="1000000000000000000:1000000000000000003")
     tab = open_results(tmp_path / "r").to_table().sort_by("id")
-    got = np.stack([tab.column(n).to_numpy() for n in space.gene_names], axis=1)
+    got = genes_of(tab, space)  # the columns hold choice values
     np.testing.assert_array_equal(got, space.ids_to_genes(np.arange(3, dtype=np.uint64)
                                                           + np.uint64(10**18)))
     with pytest.raises(ValueError, match="more than a uint64 id"):
