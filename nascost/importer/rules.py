@@ -111,10 +111,10 @@ def conv2d_fn(ctx: Ctx, input: Any, weight: Any, bias: Any = None, stride: Any =
 
 def _linear(ctx: Ctx, x: Any, cout: int, bias: bool) -> Val:
     x = _val(x)
-    if x.rank != 2:
+    if x.rank not in (2, 3):
         raise Unsupported(f"linear on a tensor of shape (N, {', '.join(map(str, x.shape))}) "
-                          "acts on its last dimension; nascost's linear reads (N, F): flatten "
-                          "first")
+                          "acts on its last dimension; nascost's linear reads (N, F) or tokens "
+                          "(B, N, D): flatten first")
     return ctx.emit("linear", [x], suffix="linear", out_features=int(cout), bias=bool(bias))
 
 
@@ -451,6 +451,8 @@ def _piece(ctx: Ctx, p: Pieces, index: int) -> Val:
 def getitem(ctx: Ctx, a: Any, idx: Any) -> Val:
     if isinstance(a, Pieces):
         return _piece(ctx, a, _dim(int(idx), a.chunks))
+    if isinstance(a, tuple):  # a module's several outputs (nn.MultiheadAttention)
+        return a[idx]
     x = _val(a)
     if x.rank == 4 and isinstance(idx, tuple) and len(idx) == 4 and all(
             isinstance(s, slice) and s.step in (None, 1) and s.stop is None for s in idx) and (
@@ -479,6 +481,9 @@ def slice_aten(ctx: Ctx, input: Any, dim: int = 0, start: Any = None, end: Any =
                     left=int(start) if d == 3 else 0)
 
 
+from nascost.importer import rules_tokens  # noqa: E402, F401  (its rows join TABLE)
+
+
 def rule_classes() -> tuple[type, ...]:
     """Module classes with a row: the tracer keeps them as leaves."""
     return tuple(t for t in TABLE if isinstance(t, type))
@@ -490,7 +495,9 @@ def target_name(t: Any) -> str:
     if isinstance(t, str):
         return "Tensor." + t.removeprefix("method:")
     if isinstance(t, type):
-        return f"nn.{t.__name__}"
+        mod = t.__module__
+        return f"nn.{t.__name__}" if mod.startswith("torch.nn") else (
+            f"{mod.rsplit('.', 1)[-1]}.{t.__name__}")
     if isinstance(t, torch._ops.OpOverload):
         return str(t)
     if t in vars(operator).values() and getattr(operator, t.__name__, None) is t:
