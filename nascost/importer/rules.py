@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nascost.importer.convert import Ctx, Grouped, Param, Pieces, Unsupported, Val
+from nascost.importer.convert import Ctx, Grouped, Param, Pieces, Spatial, TokensT, Unsupported, Val
 from nascost.space.builder import SpaceBuilder
 
 aten = torch.ops.aten
@@ -44,6 +44,10 @@ def _val(x: Any, what: str = "input") -> Val:
     if isinstance(x, (Pieces, Grouped)):
         raise Unsupported(f"its {what} is an intermediate view (split pieces or a grouped "
                           "view) used directly")
+    if isinstance(x, (Spatial, TokensT)):
+        raise Unsupported(f"its {what} is a (B, C, H*W) or (B, D, N) view; nascost has it only "
+                          "on the way between maps and tokens: x.flatten(2).transpose(1, 2), "
+                          "x.transpose(1, 2).reshape(B, D, H, W)")
     raise Unsupported(f"its {what} is a constant ({x!r}), not a tensor of the network")
 
 
@@ -231,9 +235,12 @@ def adaptive_fn(ctx: Ctx, input: Any, output_size: Any) -> Val:
 def mean(ctx: Ctx, input: Any, dim: Any = None, keepdim: bool = False, **kw: Any) -> Val:
     x = _val(input)
     dims = [dim] if isinstance(dim, int) else list(dim or [])
+    if x.rank == 3 and [_dim(d, 3) for d in dims] == [1] and not keepdim:
+        return ctx.emit("mean", [x], suffix="mean")  # the mean over the tokens
     if x.rank != 4 or sorted(_dim(d, 4) for d in dims) != [2, 3]:
         raise Unsupported(f"a mean over dims {dim!r} of a rank-{x.rank} tensor; nascost has the "
-                          "global average over (2, 3) of an (N, C, H, W) tensor")
+                          "global average over (2, 3) of an (N, C, H, W) tensor and the mean "
+                          "over the tokens, dim 1 of (B, N, D)")
     g = ctx.emit("global_avgpool", [x], shape=(x.shape[0], 1, 1), suffix="mean")
     return g if keepdim else ctx.emit("flatten", [g], suffix="flatten")
 
@@ -342,9 +349,11 @@ def identity_module(ctx: Ctx, m: nn.Module, x: Any, *args: Any, **kwargs: Any) -
     return ctx.emit("identity", [_val(x)], suffix="identity")
 
 
-def _flatten(ctx: Ctx, x: Any, start_dim: int, end_dim: int) -> Val:
+def _flatten(ctx: Ctx, x: Any, start_dim: int, end_dim: int) -> Val | Spatial:
     x = _val(x)
     nd = x.rank
+    if nd == 4 and _dim(start_dim, nd) == 2 and _dim(end_dim, nd) == 3:
+        return Spatial(x)  # half of to_tokens
     if _dim(start_dim, nd) != 1 or _dim(end_dim, nd) != nd - 1:
         raise Unsupported(f"flatten({start_dim}, {end_dim}) of a rank-{nd} tensor; nascost "
                           "flattens all but the batch: flatten(1)")
@@ -372,6 +381,10 @@ def view(ctx: Ctx, input: Any, *shape: Any, **kwargs: Any) -> Any:
         if out[1:] == (_numel(src.shape),) and not input.transposed:
             return ctx.emit("flatten", [src], suffix="flatten")
         raise Unsupported(f"reshapes a grouped view to {out}")
+    if isinstance(input, TokensT) and len(out) == 4 and out[1] == input.src.shape[1] and (
+            out[2] * out[3] == input.src.shape[0]):
+        return ctx.emit("to_map", [input.src], suffix="to_map", height=int(out[2]),
+                        width=int(out[3]))
     x = _val(input)
     if out[1:] == x.shape:
         return x
@@ -391,11 +404,17 @@ def _numel(shape: tuple) -> int:
 
 
 @row(torch.transpose, "method:transpose", aten.transpose.int)
-def transpose(ctx: Ctx, input: Any, dim0: int, dim1: int) -> Grouped:
+def transpose(ctx: Ctx, input: Any, dim0: int, dim1: int) -> Any:
     if isinstance(input, Grouped) and {_dim(dim0, 5), _dim(dim1, 5)} == {1, 2}:
         return Grouped(input.src, input.groups, not input.transposed)
+    if isinstance(input, Spatial) and {_dim(dim0, 3), _dim(dim1, 3)} == {1, 2}:
+        return ctx.emit("to_tokens", [input.src], suffix="to_tokens")
+    if isinstance(input, Val) and input.rank == 3 and {_dim(dim0, 3), _dim(dim1, 3)} == {1, 2}:
+        return TokensT(input)
     raise Unsupported("transposes a tensor; nascost has the transpose of a channel shuffle "
-                      "(x.view(n, g, c // g, h, w).transpose(1, 2)) only")
+                      "(x.view(n, g, c // g, h, w).transpose(1, 2)), maps to tokens "
+                      "(x.flatten(2).transpose(1, 2)) and tokens to maps "
+                      "(x.transpose(1, 2).reshape(B, D, H, W)) only")
 
 
 @row(torch.cat, torch.concat, aten.cat.default)
@@ -454,6 +473,10 @@ def getitem(ctx: Ctx, a: Any, idx: Any) -> Val:
     if isinstance(a, tuple):  # a module's several outputs (nn.MultiheadAttention)
         return a[idx]
     x = _val(a)
+    if (x.rank == 3 and isinstance(idx, tuple) and len(idx) == 2 and idx[0] == slice(None)
+            and isinstance(idx[1], int)):
+        return ctx.emit("token_select", [x], suffix="token_select",
+                        index=_dim(idx[1], x.shape[0]))
     if x.rank == 4 and isinstance(idx, tuple) and len(idx) == 4 and all(
             isinstance(s, slice) and s.step in (None, 1) and s.stop is None for s in idx) and (
             idx[0].start in (None, 0) and idx[1].start in (None, 0)):
