@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
 import torch.nn.functional as F
 from torch import nn
 
 from nascost.export import _torch_tokens as tt
-from nascost.importer.convert import Ctx, Unsupported, Val
+from nascost.importer.convert import Ctx, Param, Unsupported, Val
 from nascost.importer.rules import _dim, _val, row
+
+aten = torch.ops.aten
 
 
 def _tokens(x: Any, what: str) -> Val:
@@ -137,6 +140,25 @@ def _layernorm(ctx: Ctx, m: nn.LayerNorm, x: Val, over_channels: bool = False) -
 @row(nn.LayerNorm)
 def layernorm_module(ctx: Ctx, m: nn.LayerNorm, x: Any) -> Val:
     return _layernorm(ctx, m, _val(x))
+
+
+@row(F.layer_norm, aten.layer_norm.default)
+def layernorm_fn(ctx: Ctx, input: Any, normalized_shape: Any, weight: Any = None,
+                 bias: Any = None, eps: float = 1e-5, *args: Any) -> Val:
+    x = _val(input)
+    if len(normalized_shape) != 1:
+        raise Unsupported(f"layer_norm over {tuple(normalized_shape)}: nascost normalises the "
+                          "last dimension only")
+    if x.rank == 4:
+        raise Unsupported("layer_norm over the last dimension (W) of an (N, C, H, W) map; "
+                          "nascost's layernorm of a map normalises the channels")
+    for p in (weight, bias):
+        if p is not None and not isinstance(p, Param):
+            raise Unsupported("its weight or bias is not a parameter of the model")
+    if bias is not None and weight is None:
+        raise Unsupported("a bias without a weight has no nascost field")
+    return ctx.emit("layernorm", [x], suffix="layernorm", affine=weight is not None,
+                    bias=bias is not None)
 
 
 @row(nn.GroupNorm)

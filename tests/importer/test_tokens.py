@@ -84,6 +84,38 @@ def test_tiny_vit_matches_pytorch_and_a_hand_written_space(bias):
     assert c["macs"] == counted_macs(model, x)
 
 
+class FunctionalLayerNorm(nn.Module):
+    """F.layer_norm with the weight and bias as parameters, with the weight only, with none."""
+
+    def __init__(self):
+        super().__init__()
+        self.patch = nn.Conv2d(3, 8, 2, 2)
+        self.w = nn.Parameter(torch.ones(8))
+        self.b = nn.Parameter(torch.zeros(8))
+        self.w2 = nn.Parameter(torch.ones(8))
+
+    def forward(self, x):
+        t = self.patch(x).flatten(2).transpose(1, 2)
+        t = F.layer_norm(t, (8,), self.w, self.b)
+        t = F.layer_norm(t, (8,), self.w2)
+        return F.layer_norm(t, (8,))
+
+
+def test_functional_layer_norm_matches_pytorch():
+    b = SpaceBuilder("functional-layer-norm-by-hand")
+    b.input(3, 8, 8)
+    b.conv2d("patch", 8, 2, stride=2)
+    b.layer("to_tokens", "t")
+    b.layer("layernorm", "ln1")
+    b.layer("layernorm", "ln2", bias=False)
+    b.layer("layernorm", "ln3", affine=False)
+    model = FunctionalLayerNorm().eval()
+    x = torch.randn(BATCH, 3, 8, 8)
+    space = from_torch(model, x)
+    assert_same_counts(space, b.build())
+    assert count(space, [], batch=BATCH)["params"] == n_params(model)
+
+
 class TokensToMap(nn.Module):
     """Tokens back to a map (x.transpose(1, 2).reshape(B, D, H, W)), then a GroupNorm, an
     upsample, a conv; the class token picked with x[:, 0]; softmax of the logits."""
