@@ -195,7 +195,7 @@ def softmax_module(ctx: Ctx, m: nn.Softmax, x: Any) -> Val:
     return _softmax(ctx, x, m.dim)
 
 
-@row(F.softmax, "method:softmax")
+@row(F.softmax, "method:softmax", aten.softmax.int)
 def softmax_fn(ctx: Ctx, input: Any, dim: Any = None, *args: Any, **kwargs: Any) -> Val:
     return _softmax(ctx, input, dim)
 

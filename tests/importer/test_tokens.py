@@ -116,6 +116,25 @@ def test_functional_layer_norm_matches_pytorch():
     assert count(space, [], batch=BATCH)["params"] == n_params(model)
 
 
+class ExportHead(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(48, 6)
+        self.ln = nn.LayerNorm(6)
+
+    def forward(self, x):
+        return F.softmax(self.ln(self.fc(x.flatten(1))), dim=-1)
+
+
+def test_layer_norm_and_softmax_through_torch_export():
+    x = torch.randn(BATCH, 3, 4, 4)
+    via_export = from_torch(ExportHead().eval(), x, tracer="export")
+    assert via_export.spec["description"].endswith("(export)")
+    assert_same_counts(via_export, from_torch(ExportHead().eval(), x, tracer="fx"))
+    ops = [layer["op"] for layer in via_export.spec["layers"]]
+    assert ops == ["flatten", "linear", "layernorm", "softmax"]
+
+
 class TokensToMap(nn.Module):
     """Tokens back to a map (x.transpose(1, 2).reshape(B, D, H, W)), then a GroupNorm, an
     upsample, a conv; the class token picked with x[:, 0]; softmax of the logits."""
