@@ -373,6 +373,8 @@ def flatten_fn(ctx: Ctx, input: Any, start_dim: int = 0, end_dim: int = -1) -> V
 @row("method:view", "method:reshape", torch.reshape, aten.view.default, aten.reshape.default)
 def view(ctx: Ctx, input: Any, *shape: Any, **kwargs: Any) -> Any:
     out = tuple(ctx.result.shape)
+    if hasattr(input, "reshape_to"):  # a view of rules_sdpa's hand-written attention
+        return input.reshape_to(ctx, out)
     if isinstance(input, Grouped):
         src = input.src
         if out[1:] == src.shape:
@@ -390,6 +392,9 @@ def view(ctx: Ctx, input: Any, *shape: Any, **kwargs: Any) -> Any:
         return x
     if out[1:] == (_numel(x.shape),) and x.rank == 4:
         return ctx.emit("flatten", [x], suffix="flatten")
+    heads = rules_sdpa.qkv_view(x, out)
+    if heads is not None:
+        return heads
     if x.rank == 4 and len(out) == 5 and out[1] * out[2] == x.shape[0] and out[3:] == x.shape[1:]:
         return Grouped(x, int(out[1]), False)
     raise Unsupported(f"reshapes (N, {', '.join(map(str, x.shape))}) to {out}: nascost has "
@@ -405,6 +410,8 @@ def _numel(shape: tuple) -> int:
 
 @row(torch.transpose, "method:transpose", aten.transpose.int)
 def transpose(ctx: Ctx, input: Any, dim0: int, dim1: int) -> Any:
+    if hasattr(input, "transpose_dims"):
+        return input.transpose_dims(ctx, dim0, dim1)
     if isinstance(input, Grouped) and {_dim(dim0, 5), _dim(dim1, 5)} == {1, 2}:
         return Grouped(input.src, input.groups, not input.transposed)
     if isinstance(input, Spatial) and {_dim(dim0, 3), _dim(dim1, 3)} == {1, 2}:
@@ -472,6 +479,8 @@ def getitem(ctx: Ctx, a: Any, idx: Any) -> Val:
         return _piece(ctx, a, _dim(int(idx), a.chunks))
     if isinstance(a, tuple):  # a module's several outputs (nn.MultiheadAttention)
         return a[idx]
+    if hasattr(a, "index"):
+        return a.index(ctx, idx)
     x = _val(a)
     if (x.rank == 3 and isinstance(idx, tuple) and len(idx) == 2 and idx[0] == slice(None)
             and isinstance(idx[1], int)):
@@ -504,7 +513,7 @@ def slice_aten(ctx: Ctx, input: Any, dim: int = 0, start: Any = None, end: Any =
                     left=int(start) if d == 3 else 0)
 
 
-from nascost.importer import rules_tokens  # noqa: E402, F401  (its rows join TABLE)
+from nascost.importer import rules_sdpa, rules_tokens  # noqa: E402, F401  (their rows join TABLE)
 
 
 def rule_classes() -> tuple[type, ...]:

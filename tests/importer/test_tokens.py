@@ -186,6 +186,48 @@ def test_tokens_to_map_groupnorm_upsample_softmax_match_pytorch():
     assert c["macs"] == counted_macs(model, x)
 
 
+class TimmAttention(nn.Module):
+    """timm's Attention with F.scaled_dot_product_attention, in a pre-norm residual block."""
+
+    def __init__(self, dim: int = 24, heads: int = 3, qkv_bias: bool = True, unbind: bool = True):
+        super().__init__()
+        self.heads, self.unbind = heads, unbind
+        self.patch = nn.Conv2d(3, dim, 2, 2)
+        self.norm = nn.LayerNorm(dim)
+        self.qkv = nn.Linear(dim, 3 * dim, bias=qkv_bias)
+        self.proj = nn.Linear(dim, dim)
+
+    def forward(self, x):
+        x = self.patch(x).flatten(2).transpose(1, 2)
+        b, n, c = x.shape
+        qkv = self.qkv(self.norm(x)).reshape(b, n, 3, self.heads, c // self.heads)
+        qkv = qkv.permute(2, 0, 3, 1, 4)
+        q, k, v = qkv.unbind(0) if self.unbind else (qkv[0], qkv[1], qkv[2])
+        y = F.scaled_dot_product_attention(q, k, v)
+        y = y.transpose(1, 2).reshape(b, n, c)
+        return x + self.proj(y)
+
+
+@pytest.mark.parametrize("qkv_bias, unbind", [(True, True), (False, False)])
+def test_scaled_dot_product_attention_as_timm_writes_it(qkv_bias, unbind):
+    b = SpaceBuilder("timm-attention-by-hand")
+    b.input(3, 8, 8)
+    b.conv2d("patch", 24, 2, stride=2)
+    x = b.layer("to_tokens", "t")
+    b.layer("layernorm", "norm")
+    b.layer("attention", "attn", heads=3, qkv_bias=qkv_bias, proj=False)
+    b.linear("proj", 24)
+    b.op("add", "res", input=[x, "proj"])
+    model = TimmAttention(qkv_bias=qkv_bias, unbind=unbind).eval()
+    x = torch.randn(BATCH, 3, 8, 8)
+    space = from_torch(model, x)
+    assert_same_counts(space, b.build())
+    c = count(space, [], batch=BATCH)
+    assert c["params"] == n_params(model)
+    assert c["macs"] == counted_macs(model, x)
+    assert "qkv" not in [layer["name"] for layer in space.spec["layers"]]  # taken into attn
+
+
 class SDPA(nn.Module):
     def __init__(self):
         super().__init__()
