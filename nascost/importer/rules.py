@@ -392,6 +392,8 @@ def view(ctx: Ctx, input: Any, *shape: Any, **kwargs: Any) -> Any:
         return x
     if out[1:] == (_numel(x.shape),) and x.rank == 4:
         return ctx.emit("flatten", [x], suffix="flatten")
+    if x.rank == 4 and out[1:] == (x.shape[0], x.shape[1] * x.shape[2]):
+        return Spatial(x)  # x.reshape(B, C, H * W): half of to_tokens
     heads = rules_sdpa.qkv_view(x, out)
     if heads is not None:
         return heads

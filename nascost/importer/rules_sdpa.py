@@ -17,7 +17,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from nascost.importer.convert import Ctx, Unsupported, Val
+from nascost.importer.convert import Ctx, Spatial, Unsupported, Val
 from nascost.importer.rules import _dim, row
 
 _PATTERN = ("x.reshape(B, N, 3, heads, head_dim).permute(2, 0, 3, 1, 4), q, k, v = "
@@ -63,12 +63,15 @@ def qkv_view(x: Val, out: tuple) -> Heads | None:
 
 
 @row("method:permute", torch.permute)
-def permute(ctx: Ctx, input: Any, *dims: Any) -> Heads:
+def permute(ctx: Ctx, input: Any, *dims: Any) -> Heads | Val:
     d = tuple(dims[0]) if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
+    if isinstance(input, Spatial) and tuple(_dim(int(i), 3) for i in d) == (0, 2, 1):
+        return ctx.emit("to_tokens", [input.src], suffix="to_tokens")  # torchvision's ViT
     if isinstance(input, Heads) and input.stage == "qkv" and tuple(
             _dim(int(i), 5) for i in d) == (2, 0, 3, 1, 4):
         return Heads(input.src, input.heads, "qkv_p")
-    raise Unsupported(f"permutes a tensor {tuple(d)}; nascost reads a permute only in {_PATTERN}")
+    raise Unsupported(f"permutes a tensor {tuple(d)}; nascost reads a permute only in "
+                      f"x.flatten(2).permute(0, 2, 1) (to_tokens) and in {_PATTERN}")
 
 
 @row("method:unbind", torch.unbind)

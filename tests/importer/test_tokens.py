@@ -150,7 +150,8 @@ class TokensToMap(nn.Module):
         self.softmax = nn.Softmax(dim=-1)
 
     def forward(self, x):
-        t = self.ln(self.patch(x).flatten(2).transpose(1, 2))
+        p = self.patch(x)
+        t = self.ln(p.reshape(p.shape[0], 16, 16).permute(0, 2, 1))  # torchvision's ViT
         b, n, d = t.shape
         m = t.transpose(1, 2).reshape(b, d, 4, 4)
         m = self.conv(self.up(self.gn(m)))
