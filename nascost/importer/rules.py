@@ -293,9 +293,19 @@ def hardtanh_fn(ctx: Ctx, input: Any, min_val: float = -1.0, max_val: float = 1.
     return _hardtanh(ctx, input, min_val, max_val)
 
 
+def _params_to_values(ctx: Ctx, a: Any, b: Any) -> tuple[Any, Any]:
+    """A parameter added to or multiplying a tensor becomes a ``param`` layer (rules_tokens)."""
+    if isinstance(a, Param) and isinstance(b, Val):
+        return rules_tokens.param_value(ctx, a, b), b
+    if isinstance(b, Param) and isinstance(a, Val):
+        return a, rules_tokens.param_value(ctx, b, a)
+    return a, b
+
+
 @row(operator.add, operator.iadd, torch.add, "method:add", "method:add_", aten.add.Tensor,
      aten.add_.Tensor)
 def add(ctx: Ctx, input: Any, other: Any, alpha: Any = 1) -> Val:
+    input, other = _params_to_values(ctx, input, other)
     if not isinstance(input, Val) or not isinstance(other, Val):
         const = other if isinstance(input, Val) else input
         raise Unsupported(f"adds a constant ({const!r}) to a tensor; nascost's add sums tensors")
@@ -319,6 +329,7 @@ def add(ctx: Ctx, input: Any, other: Any, alpha: Any = 1) -> Val:
 @row(operator.mul, operator.imul, torch.mul, "method:mul", "method:mul_", aten.mul.Tensor,
      aten.mul_.Tensor)
 def mul(ctx: Ctx, input: Any, other: Any) -> Val:
+    input, other = _params_to_values(ctx, input, other)
     if isinstance(input, Val) and isinstance(other, Val):
         if input.rank != other.rank:
             raise Unsupported(f"multiplies shapes {input.shape} and {other.shape} of different "
@@ -428,6 +439,8 @@ def transpose(ctx: Ctx, input: Any, dim0: int, dim1: int) -> Any:
 
 @row(torch.cat, torch.concat, aten.cat.default)
 def cat(ctx: Ctx, tensors: Any, dim: int = 0) -> Val:
+    if len(tensors) == 2 and isinstance(tensors[0], rules_tokens.Expanded):
+        return rules_tokens.class_token_cat(ctx, list(tensors), dim)
     vals: list[Val] = []
     for t in tensors:
         if isinstance(t, Pieces):

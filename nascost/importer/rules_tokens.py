@@ -7,6 +7,7 @@ nn.MultiheadAttention, nn.GroupNorm, nn.Upsample, nn.Softmax, nn.BatchNorm1d.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -122,6 +123,64 @@ def param_module(ctx: Ctx, m: tt.Param, x: Any) -> Val:
     out = ctx.emit("param", [x], suffix="param")
     ctx.layers[-1]["shape"] = kind  # the field 'shape' (emit's own 'shape' is the value's)
     return out
+
+
+# --- bare nn.Parameters: positional embeddings, layer scales, class tokens ---------------------
+def param_value(ctx: Ctx, p: Param, x: Val) -> Val:
+    """A parameter added to or multiplying x: a ``param`` layer shaped after x (full, one
+    per channel or feature, or a scalar), as broadcasting reads it."""
+    w = (1,) * max(0, x.rank - len(p.shape)) + tuple(p.shape)
+    channels = (1, x.shape[-1]) if x.rank == 3 else (x.shape[0], 1, 1) if x.rank == 4 else None
+    kind = None
+    if len(w) == x.rank and w[0] == 1:
+        kind = ("full" if w[1:] == x.shape else "channels" if w[1:] in (channels, x.shape[-1:])
+                else "scalar" if _numel(w) == 1 else None)
+    if kind is None:
+        raise Unsupported(f"the parameter {p.name} of shape {tuple(p.shape)} on a tensor of "
+                          f"shape (B, {', '.join(map(str, x.shape))}): nascost's param is the "
+                          "input's shape, one per channel or feature, or a scalar")
+    shape = x.shape if kind == "full" else (
+        (1,) * (x.rank - 1) if kind == "scalar" else channels if x.rank > 2 else x.shape)
+    out = ctx.emit("param", [x], shape=shape, suffix=p.name.rsplit(".", 1)[-1])
+    ctx.layers[-1]["shape"] = kind
+    return out
+
+
+def _numel(shape: tuple) -> int:
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+@dataclass(frozen=True)
+class Expanded:
+    """param.expand(B, -1, -1) of a (1, T, D) parameter: the class token before torch.cat."""
+
+    param: Param
+
+    def __repr__(self) -> str:
+        return f"the expanded parameter {self.param.name}"
+
+
+@row("method:expand")
+def expand(ctx: Ctx, input: Any, *sizes: Any) -> Expanded:
+    if isinstance(input, Param) and len(input.shape) == 3 and input.shape[0] == 1:
+        return Expanded(input)
+    raise Unsupported("expands a tensor; nascost reads param.expand(B, -1, -1) of a (1, T, D) "
+                      "parameter before torch.cat([cls, x], dim=1) (class_token) only")
+
+
+def class_token_cat(ctx: Ctx, tensors: list, dim: int) -> Val:
+    """torch.cat([cls.expand(B, -1, -1), x], dim=1): the class token(s) in front."""
+    cls, x = tensors
+    x = _tokens(x, "class_token")
+    if _dim(dim, 3) != 1 or cls.param.shape[2] != x.shape[1]:
+        raise Unsupported(f"concatenates {cls!r} and tokens (B, {x.shape[0]}, {x.shape[1]}) "
+                          f"along dim {dim}; nascost prepends tokens of the same D: "
+                          "torch.cat([cls, x], dim=1)")
+    return ctx.emit("class_token", [x], suffix=cls.param.name.rsplit(".", 1)[-1],
+                    tokens=int(cls.param.shape[1]))
 
 
 # --- PyTorch's modules ---------------------------------------------------------------------

@@ -135,6 +135,59 @@ def test_layer_norm_and_softmax_through_torch_export():
     assert ops == ["flatten", "linear", "layernorm", "softmax"]
 
 
+class TorchvisionViT(nn.Module):
+    """torchvision's VisionTransformer layout in small: the class token a bare nn.Parameter
+    expanded and concatenated, the positional embedding added, nn.MultiheadAttention with
+    need_weights=False, a layer scale, x[:, 0]."""
+
+    def __init__(self, dim: int = 16, heads: int = 2):
+        super().__init__()
+        self.conv_proj = nn.Conv2d(3, dim, 4, 4)
+        self.class_token = nn.Parameter(torch.zeros(1, 1, dim))
+        self.pos_embedding = nn.Parameter(torch.zeros(1, 17, dim))
+        self.ln_1 = nn.LayerNorm(dim, eps=1e-6)
+        self.self_attention = nn.MultiheadAttention(dim, heads, batch_first=True)
+        self.gamma = nn.Parameter(torch.ones(dim))
+        self.ln = nn.LayerNorm(dim, eps=1e-6)
+        self.head = nn.Linear(dim, 10)
+
+    def forward(self, x):
+        n = x.shape[0]
+        x = self.conv_proj(x)
+        x = x.reshape(n, x.shape[1], 16).permute(0, 2, 1)
+        x = torch.cat([self.class_token.expand(n, -1, -1), x], dim=1)
+        x = x + self.pos_embedding
+        y = self.ln_1(x)
+        y, _ = self.self_attention(y, y, y, need_weights=False)
+        x = x + self.gamma * y
+        return self.head(self.ln(x)[:, 0])
+
+
+def test_torchvision_style_vit_with_bare_parameters():
+    b = SpaceBuilder("torchvision-vit-by-hand")
+    b.input(3, 16, 16)
+    b.conv2d("conv_proj", 16, 4, stride=4)
+    b.layer("to_tokens", "t")
+    b.layer("class_token", "cls")
+    b.layer("param", "pos", shape="full")
+    x = b.op("add", "embedded", input=["cls", "pos"])
+    b.layer("layernorm", "ln_1")
+    y = b.layer("attention", "attn", heads=2)
+    b.layer("param", "gamma", y, shape="channels")
+    b.op("mul", "scaled", input=["gamma", y])
+    b.op("add", "res", input=[x, "scaled"])
+    b.layer("layernorm", "ln")
+    b.layer("token_select", "cls_out")
+    b.linear("head", 10)
+    model = TorchvisionViT().eval()
+    x = torch.randn(BATCH, 3, 16, 16)
+    space = from_torch(model, x)
+    assert_same_counts(space, b.build())
+    c = count(space, [], batch=BATCH)
+    assert c["params"] == n_params(model)
+    assert c["macs"] == counted_macs(model, x)
+
+
 class TokensToMap(nn.Module):
     """Tokens back to a map (x.transpose(1, 2).reshape(B, D, H, W)), then a GroupNorm, an
     upsample, a conv; the class token picked with x[:, 0]; softmax of the logits."""
