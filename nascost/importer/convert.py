@@ -54,6 +54,20 @@ class Grouped:
     transposed: bool
 
 
+@dataclass(frozen=True)
+class Spatial:
+    """x.flatten(2) of a map, (N, C, H*W): transposed (1, 2) it is to_tokens."""
+
+    src: Val
+
+
+@dataclass(frozen=True)
+class TokensT:
+    """tokens.transpose(1, 2), (B, D, N): reshaped to (B, D, H, W) it is to_map."""
+
+    src: Val
+
+
 class Unsupported(Exception):
     """Raised by a rule: this call has no nascost op (the converter adds where it is)."""
 

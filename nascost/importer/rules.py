@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nascost.importer.convert import Ctx, Grouped, Param, Pieces, Unsupported, Val
+from nascost.importer.convert import Ctx, Grouped, Param, Pieces, Spatial, TokensT, Unsupported, Val
 from nascost.space.builder import SpaceBuilder
 
 aten = torch.ops.aten
@@ -44,6 +44,10 @@ def _val(x: Any, what: str = "input") -> Val:
     if isinstance(x, (Pieces, Grouped)):
         raise Unsupported(f"its {what} is an intermediate view (split pieces or a grouped "
                           "view) used directly")
+    if isinstance(x, (Spatial, TokensT)):
+        raise Unsupported(f"its {what} is a (B, C, H*W) or (B, D, N) view; nascost has it only "
+                          "on the way between maps and tokens: x.flatten(2).transpose(1, 2), "
+                          "x.transpose(1, 2).reshape(B, D, H, W)")
     raise Unsupported(f"its {what} is a constant ({x!r}), not a tensor of the network")
 
 
@@ -111,10 +115,10 @@ def conv2d_fn(ctx: Ctx, input: Any, weight: Any, bias: Any = None, stride: Any =
 
 def _linear(ctx: Ctx, x: Any, cout: int, bias: bool) -> Val:
     x = _val(x)
-    if x.rank != 2:
+    if x.rank not in (2, 3):
         raise Unsupported(f"linear on a tensor of shape (N, {', '.join(map(str, x.shape))}) "
-                          "acts on its last dimension; nascost's linear reads (N, F): flatten "
-                          "first")
+                          "acts on its last dimension; nascost's linear reads (N, F) or tokens "
+                          "(B, N, D): flatten first")
     return ctx.emit("linear", [x], suffix="linear", out_features=int(cout), bias=bool(bias))
 
 
@@ -231,9 +235,12 @@ def adaptive_fn(ctx: Ctx, input: Any, output_size: Any) -> Val:
 def mean(ctx: Ctx, input: Any, dim: Any = None, keepdim: bool = False, **kw: Any) -> Val:
     x = _val(input)
     dims = [dim] if isinstance(dim, int) else list(dim or [])
+    if x.rank == 3 and [_dim(d, 3) for d in dims] == [1] and not keepdim:
+        return ctx.emit("mean", [x], suffix="mean")  # the mean over the tokens
     if x.rank != 4 or sorted(_dim(d, 4) for d in dims) != [2, 3]:
         raise Unsupported(f"a mean over dims {dim!r} of a rank-{x.rank} tensor; nascost has the "
-                          "global average over (2, 3) of an (N, C, H, W) tensor")
+                          "global average over (2, 3) of an (N, C, H, W) tensor and the mean "
+                          "over the tokens, dim 1 of (B, N, D)")
     g = ctx.emit("global_avgpool", [x], shape=(x.shape[0], 1, 1), suffix="mean")
     return g if keepdim else ctx.emit("flatten", [g], suffix="flatten")
 
@@ -286,9 +293,19 @@ def hardtanh_fn(ctx: Ctx, input: Any, min_val: float = -1.0, max_val: float = 1.
     return _hardtanh(ctx, input, min_val, max_val)
 
 
+def _params_to_values(ctx: Ctx, a: Any, b: Any) -> tuple[Any, Any]:
+    """A parameter added to or multiplying a tensor becomes a ``param`` layer (rules_tokens)."""
+    if isinstance(a, Param) and isinstance(b, Val):
+        return rules_tokens.param_value(ctx, a, b), b
+    if isinstance(b, Param) and isinstance(a, Val):
+        return a, rules_tokens.param_value(ctx, b, a)
+    return a, b
+
+
 @row(operator.add, operator.iadd, torch.add, "method:add", "method:add_", aten.add.Tensor,
      aten.add_.Tensor)
 def add(ctx: Ctx, input: Any, other: Any, alpha: Any = 1) -> Val:
+    input, other = _params_to_values(ctx, input, other)
     if not isinstance(input, Val) or not isinstance(other, Val):
         const = other if isinstance(input, Val) else input
         raise Unsupported(f"adds a constant ({const!r}) to a tensor; nascost's add sums tensors")
@@ -312,6 +329,7 @@ def add(ctx: Ctx, input: Any, other: Any, alpha: Any = 1) -> Val:
 @row(operator.mul, operator.imul, torch.mul, "method:mul", "method:mul_", aten.mul.Tensor,
      aten.mul_.Tensor)
 def mul(ctx: Ctx, input: Any, other: Any) -> Val:
+    input, other = _params_to_values(ctx, input, other)
     if isinstance(input, Val) and isinstance(other, Val):
         if input.rank != other.rank:
             raise Unsupported(f"multiplies shapes {input.shape} and {other.shape} of different "
@@ -342,9 +360,11 @@ def identity_module(ctx: Ctx, m: nn.Module, x: Any, *args: Any, **kwargs: Any) -
     return ctx.emit("identity", [_val(x)], suffix="identity")
 
 
-def _flatten(ctx: Ctx, x: Any, start_dim: int, end_dim: int) -> Val:
+def _flatten(ctx: Ctx, x: Any, start_dim: int, end_dim: int) -> Val | Spatial:
     x = _val(x)
     nd = x.rank
+    if nd == 4 and _dim(start_dim, nd) == 2 and _dim(end_dim, nd) == 3:
+        return Spatial(x)  # half of to_tokens
     if _dim(start_dim, nd) != 1 or _dim(end_dim, nd) != nd - 1:
         raise Unsupported(f"flatten({start_dim}, {end_dim}) of a rank-{nd} tensor; nascost "
                           "flattens all but the batch: flatten(1)")
@@ -364,6 +384,8 @@ def flatten_fn(ctx: Ctx, input: Any, start_dim: int = 0, end_dim: int = -1) -> V
 @row("method:view", "method:reshape", torch.reshape, aten.view.default, aten.reshape.default)
 def view(ctx: Ctx, input: Any, *shape: Any, **kwargs: Any) -> Any:
     out = tuple(ctx.result.shape)
+    if hasattr(input, "reshape_to"):  # a view of rules_sdpa's hand-written attention
+        return input.reshape_to(ctx, out)
     if isinstance(input, Grouped):
         src = input.src
         if out[1:] == src.shape:
@@ -372,11 +394,20 @@ def view(ctx: Ctx, input: Any, *shape: Any, **kwargs: Any) -> Any:
         if out[1:] == (_numel(src.shape),) and not input.transposed:
             return ctx.emit("flatten", [src], suffix="flatten")
         raise Unsupported(f"reshapes a grouped view to {out}")
+    if isinstance(input, TokensT) and len(out) == 4 and out[1] == input.src.shape[1] and (
+            out[2] * out[3] == input.src.shape[0]):
+        return ctx.emit("to_map", [input.src], suffix="to_map", height=int(out[2]),
+                        width=int(out[3]))
     x = _val(input)
     if out[1:] == x.shape:
         return x
     if out[1:] == (_numel(x.shape),) and x.rank == 4:
         return ctx.emit("flatten", [x], suffix="flatten")
+    if x.rank == 4 and out[1:] == (x.shape[0], x.shape[1] * x.shape[2]):
+        return Spatial(x)  # x.reshape(B, C, H * W): half of to_tokens
+    heads = rules_sdpa.qkv_view(x, out)
+    if heads is not None:
+        return heads
     if x.rank == 4 and len(out) == 5 and out[1] * out[2] == x.shape[0] and out[3:] == x.shape[1:]:
         return Grouped(x, int(out[1]), False)
     raise Unsupported(f"reshapes (N, {', '.join(map(str, x.shape))}) to {out}: nascost has "
@@ -391,15 +422,25 @@ def _numel(shape: tuple) -> int:
 
 
 @row(torch.transpose, "method:transpose", aten.transpose.int)
-def transpose(ctx: Ctx, input: Any, dim0: int, dim1: int) -> Grouped:
+def transpose(ctx: Ctx, input: Any, dim0: int, dim1: int) -> Any:
+    if hasattr(input, "transpose_dims"):
+        return input.transpose_dims(ctx, dim0, dim1)
     if isinstance(input, Grouped) and {_dim(dim0, 5), _dim(dim1, 5)} == {1, 2}:
         return Grouped(input.src, input.groups, not input.transposed)
+    if isinstance(input, Spatial) and {_dim(dim0, 3), _dim(dim1, 3)} == {1, 2}:
+        return ctx.emit("to_tokens", [input.src], suffix="to_tokens")
+    if isinstance(input, Val) and input.rank == 3 and {_dim(dim0, 3), _dim(dim1, 3)} == {1, 2}:
+        return TokensT(input)
     raise Unsupported("transposes a tensor; nascost has the transpose of a channel shuffle "
-                      "(x.view(n, g, c // g, h, w).transpose(1, 2)) only")
+                      "(x.view(n, g, c // g, h, w).transpose(1, 2)), maps to tokens "
+                      "(x.flatten(2).transpose(1, 2)) and tokens to maps "
+                      "(x.transpose(1, 2).reshape(B, D, H, W)) only")
 
 
 @row(torch.cat, torch.concat, aten.cat.default)
 def cat(ctx: Ctx, tensors: Any, dim: int = 0) -> Val:
+    if len(tensors) == 2 and isinstance(tensors[0], rules_tokens.Expanded):
+        return rules_tokens.class_token_cat(ctx, list(tensors), dim)
     vals: list[Val] = []
     for t in tensors:
         if isinstance(t, Pieces):
@@ -451,7 +492,15 @@ def _piece(ctx: Ctx, p: Pieces, index: int) -> Val:
 def getitem(ctx: Ctx, a: Any, idx: Any) -> Val:
     if isinstance(a, Pieces):
         return _piece(ctx, a, _dim(int(idx), a.chunks))
+    if isinstance(a, tuple):  # a module's several outputs (nn.MultiheadAttention)
+        return a[idx]
+    if hasattr(a, "index"):
+        return a.index(ctx, idx)
     x = _val(a)
+    if (x.rank == 3 and isinstance(idx, tuple) and len(idx) == 2 and idx[0] == slice(None)
+            and isinstance(idx[1], int)):
+        return ctx.emit("token_select", [x], suffix="token_select",
+                        index=_dim(idx[1], x.shape[0]))
     if x.rank == 4 and isinstance(idx, tuple) and len(idx) == 4 and all(
             isinstance(s, slice) and s.step in (None, 1) and s.stop is None for s in idx) and (
             idx[0].start in (None, 0) and idx[1].start in (None, 0)):
@@ -479,6 +528,9 @@ def slice_aten(ctx: Ctx, input: Any, dim: int = 0, start: Any = None, end: Any =
                     left=int(start) if d == 3 else 0)
 
 
+from nascost.importer import rules_sdpa, rules_tokens  # noqa: E402, F401  (their rows join TABLE)
+
+
 def rule_classes() -> tuple[type, ...]:
     """Module classes with a row: the tracer keeps them as leaves."""
     return tuple(t for t in TABLE if isinstance(t, type))
@@ -490,7 +542,9 @@ def target_name(t: Any) -> str:
     if isinstance(t, str):
         return "Tensor." + t.removeprefix("method:")
     if isinstance(t, type):
-        return f"nn.{t.__name__}"
+        mod = t.__module__
+        return f"nn.{t.__name__}" if mod.startswith("torch.nn") else (
+            f"{mod.rsplit('.', 1)[-1]}.{t.__name__}")
     if isinstance(t, torch._ops.OpOverload):
         return str(t)
     if t in vars(operator).values() and getattr(operator, t.__name__, None) is t:
