@@ -137,8 +137,10 @@ class Attention(nn.Module):
     that every peer tool counts the two ops alike."""
 
     def __init__(self, dim: int, kv_dim: int | None, heads: int, head_dim: int, qkv_bias: bool,
-                 proj: bool, proj_bias: bool, out_features: int, factory: dict):
+                 proj: bool, proj_bias: bool, out_features: int, factory: dict,
+                 partition: tuple[int, int] = (0, 0), grid: tuple[int, int] = (0, 0)):
         super().__init__()
+        self.partition, self.grid = partition, grid
         self.heads, self.head_dim = heads, head_dim
         inner = heads * head_dim
         self.scale = head_dim ** -0.5
@@ -150,6 +152,17 @@ class Attention(nn.Module):
         self.proj = nn.Linear(inner, out_features, bias=proj_bias, **factory) if proj else None
 
     def forward(self, x: torch.Tensor, kv: torch.Tensor | None = None) -> torch.Tensor:
+        ph, pw = self.partition
+        if ph:  # MobileViT's unfolding: (B, H*W, D) -> (B*ph*pw, H*W/(ph*pw), D)
+            bsz, _, d = x.shape
+            hh, ww = self.grid[0] // ph, self.grid[1] // pw
+            x = x.reshape(bsz, hh, ph, ww, pw, d).permute(0, 2, 4, 1, 3, 5)
+            out = self._attend(x.reshape(bsz * ph * pw, hh * ww, d), None)
+            out = out.reshape(bsz, ph, pw, hh, ww, -1).permute(0, 3, 1, 4, 2, 5)
+            return out.reshape(bsz, hh * ph * ww * pw, -1)
+        return self._attend(x, kv)
+
+    def _attend(self, x: torch.Tensor, kv: torch.Tensor | None) -> torch.Tensor:
         b, n, _ = x.shape
         h, hd = self.heads, self.head_dim
         if kv is None:
@@ -324,7 +337,8 @@ def token_module(layer: ConcreteLayer, factory: dict) -> nn.Module | None:
         hd = f["head_dim"] or dim // f["heads"]
         kv_dim = layer.in_shapes[1][-1] if len(layer.in_shapes) > 1 else None
         return Attention(dim, kv_dim, f["heads"], hd, f["qkv_bias"], f["proj"], f["proj_bias"],
-                         layer.out_shape[-1], factory)
+                         layer.out_shape[-1], factory, tuple(f["partition"]),
+                         layer.in_grids[0])
     if op == "window_attention":
         dim = shape[-1]
         hd = f["head_dim"] or dim // f["heads"]

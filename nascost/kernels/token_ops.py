@@ -150,19 +150,27 @@ def token_layer(op, fv, nin, c, h, w, r, c2, h2, w2, r2):
         hd = fv[O.SLOT_DW]
         dout = fv[O.SLOT_OUT]
         proj = fv[O.SLOT_PH] != 0
+        pph = fv[O.SLOT_KH]
+        ppw = fv[O.SLOT_KW]
         n = h * w
         dk = c
         nk = n
         if nin > 1:
             dk = c2
             nk = h2 * w2
+        keys = nk  # keys each query attends to
         if r != O.RANK_TOKENS or (nin > 1 and r2 != O.RANK_TOKENS):
             st = S.BAD_RANK
-        elif heads < 1 or hd < 0 or dout < 0:
+        elif (heads < 1 or hd < 0 or dout < 0 or pph < 0 or ppw < 0 or (pph == 0) != (ppw == 0)
+              or (pph > 0 and nin > 1)):
             st = S.BAD_FIELD
         elif hd == 0 and c % heads != 0:
             st = S.GROUPS
+        elif pph > 0 and (h % pph != 0 or w % ppw != 0):
+            st = S.SHAPE_MISMATCH
         else:
+            if pph > 0:
+                keys = n // (pph * ppw)
             if hd == 0:
                 hd = c // heads
             inner = heads * hd
@@ -173,7 +181,7 @@ def token_layer(op, fv, nin, c, h, w, r, c2, h2, w2, r2):
             elif dout == 0:
                 dout = c
             est = (float(n) * float(c) * float(inner) + 2.0 * float(nk) * float(dk) * inner
-                   + 2.0 * float(n) * float(nk) * float(inner + heads)
+                   + 2.0 * float(n) * float(keys) * float(inner + heads)
                    + float(n) * float(inner + 1) * float(dout))
             if st == S.OK and est > _FLIMIT:
                 st = S.OVERFLOW
@@ -191,8 +199,8 @@ def token_layer(op, fv, nin, c, h, w, r, c2, h2, w2, r2):
                         q1 += n * dout
                 q0 = lin
                 q2 = n * inner
-                q3 = n * nk * inner
-                q5 = n * nk * heads
+                q3 = n * keys * inner
+                q5 = n * keys * heads
                 q6 = q3
                 q7 = q5 - n * heads
                 m = lin + q3 + q6

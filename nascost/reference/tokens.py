@@ -134,8 +134,12 @@ def _attention(shapes: list, f: dict):
     _need(all(s[3] == TOKENS for s in shapes), status.BAD_RANK)
     d, h, w, _ = shapes[0]
     dk, hk, wk, _ = shapes[-1]
-    _need(f["out_features"] >= 0, status.BAD_FIELD)
+    ph, pw = f["partition"]
+    _need(f["out_features"] >= 0 and min(ph, pw) >= 0 and (ph == 0) == (pw == 0),
+          status.BAD_FIELD)
+    _need(ph == 0 or len(shapes) == 1, status.BAD_FIELD)  # MobileViT's unfolding: self only
     hd = _head_dim(d, f["heads"], f["head_dim"])
+    _need(ph == 0 or (h % ph == 0 and w % pw == 0), status.SHAPE_MISMATCH)
     inner = f["heads"] * hd
     if f["proj"]:
         d_out = f["out_features"] or d
@@ -143,7 +147,9 @@ def _attention(shapes: list, f: dict):
         _need(f["out_features"] in (0, inner), status.BAD_FIELD)
         d_out = inner
     n, nk = h * w, hk * wk
-    params, macs, terms = _attention_terms(n, nk, d, dk, nk, f["heads"], hd, d_out, f,
+    # each of the ph*pw unfolded sequences holds n / (ph*pw) tokens and attends within itself
+    keys = n // (ph * pw) if ph else nk
+    params, macs, terms = _attention_terms(n, nk, d, dk, keys, f["heads"], hd, d_out, f,
                                            f["proj"])
     return (d_out, h, w, TOKENS), params, macs, terms
 

@@ -288,11 +288,14 @@ register(OpSpec(
     fields=(_HEADS, _HEAD_DIM, _QKV_BIAS,
             FieldSpec("proj", (SLOT_PH,), default=True, kind="bool"),
             _PROJ_BIAS,
-            FieldSpec("out_features", (SLOT_OUT,), default=0, minimum=0)),
+            FieldSpec("out_features", (SLOT_OUT,), default=0, minimum=0),
+            FieldSpec("partition", (SLOT_KH, SLOT_KW), default=0, kind="pair", minimum=0)),
     doc="multi-head attention as timm/DeiT write it, from explicit matmuls: "
         "qkv = Linear(D, 3*heads*head_dim); q *= head_dim**-0.5; softmax(q @ k^T) @ v; "
         "proj = Linear(heads*head_dim, out_features). head_dim 0 = D / heads; out_features "
-        "0 = D. Two inputs [x, kv]: q from x, k and v from kv (cross or reduced attention)",
+        "0 = D. Two inputs [x, kv]: q from x, k and v from kv (cross or reduced attention). "
+        "partition [ph, pw] > 0: MobileViT's unfolding, the grid's tokens split into ph*pw "
+        "sequences (one per position in a ph x pw patch) that attend within themselves",
 ))
 register(OpSpec(
     "window_attention", OP_WINDOW_ATTENTION,

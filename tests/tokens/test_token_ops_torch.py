@@ -41,6 +41,14 @@ def test_params_shapes_and_macs_equal_torch(case, batch):
     assert _torch_flops(model, x) == 2 * ref["macs"], (kind, space.spec["layers"])
 
 
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=token_op_space(kinds=("attention", "window_attention")), batch=st.sampled_from([1, 2]))
+def test_attention_ops_equal_torch(case, batch):
+    """The two attention ops get more draws: heads, head dims, biases, kv inputs, MobileViT
+    partitions, windows and shifts."""
+    test_params_shapes_and_macs_equal_torch.hypothesis.inner_test(case, batch)
+
+
 @pytest.mark.parametrize("convention", ["seed", "macs", "thop", "ptflops"])
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=token_op_space())

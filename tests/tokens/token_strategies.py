@@ -74,19 +74,27 @@ def token_op_space(draw, kinds=TOKEN_KINDS):
         value(draw(st.sampled_from(["tokens", "flat"])))
         b.linear("op", draw(st.integers(1, 9)), bias=draw(st.booleans()))
     elif kind == "attention":
-        tokens()
+        variant = draw(st.sampled_from(["self", "cross", "partition"]))
+        if variant == "partition":
+            b.layer("to_tokens", "tok")  # the unfolding needs the grid
+        else:
+            tokens()
         x = b.last
         kv = None
-        if draw(st.booleans()):  # cross / reduced attention: kv of other tokens and width
+        if variant == "cross":  # cross / reduced attention: kv of other tokens and width
             kv = b.linear("kv_src", draw(st.integers(1, 6)), input="tok")
         heads = draw(st.integers(1, 3))
         head_dim = draw(st.sampled_from([0, 1, 2, 3])) if d % heads == 0 else \
             draw(st.integers(1, 3))
         proj = draw(st.booleans())
         out = draw(st.sampled_from([0, 5])) if proj else 0
+        extra = {}
+        if variant == "partition":  # MobileViT's unfolding
+            extra["partition"] = [draw(st.sampled_from([p for p in (1, 2, 3) if h % p == 0])),
+                                  draw(st.sampled_from([p for p in (1, 2, 3) if w % p == 0]))]
         b.layer("attention", "op", input=[x, kv] if kv else x, heads=heads,
                 head_dim=head_dim, qkv_bias=draw(st.booleans()), proj=proj,
-                proj_bias=draw(st.booleans()), out_features=out)
+                proj_bias=draw(st.booleans()), out_features=out, **extra)
     elif kind == "window_attention":
         b.layer("to_tokens", "tok")
         heads = draw(st.integers(1, 3))
