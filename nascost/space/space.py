@@ -58,7 +58,7 @@ class Space:
         try:
             data = path.read_bytes()
         except FileNotFoundError:
-            raise _spec.SpaceError([f"{path}: file not found"]) from None
+            raise _spec.SpaceError([f"space file not found: {path}"], plain=True) from None
         except OSError as e:  # a directory, no permission, an I/O error
             raise _spec.SpaceError([f"{path}: cannot read: {e.strerror or e}"]) from None
         try:

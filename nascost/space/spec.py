@@ -32,8 +32,11 @@ _I64 = 2**63
 class SpaceError(ValueError):
     """A space spec that cannot be used; ``problems`` lists each one with its path."""
 
-    def __init__(self, problems: list[str], name: str = "space"):
+    def __init__(self, problems: list[str], name: str = "space", *, plain: bool = False):
         self.problems = list(problems)
+        if plain:  # one problem with the file itself, not the spec: said as it is
+            super().__init__("; ".join(self.problems))
+            return
         lines = "\n".join(f"  - {p}" for p in self.problems)
         super().__init__(f"{name}: {len(self.problems)} problem(s) in the space spec:\n{lines}")
 
