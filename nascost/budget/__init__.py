@@ -31,7 +31,8 @@ from nascost.budget.chain import (
     carried_combos,
     chain_for,
 )
-from nascost.budget.counting import Count, Histogram
+from nascost.budget.counting import Count
+from nascost.budget.histograms import Histogram
 from nascost.budget.sampling import BudgetError, SampleInfo
 
 __all__ = [
@@ -171,7 +172,7 @@ def histogram(space, metric: str = "flops", bins: Any = 50, *, convention: Any =
     within the work budget ``work`` (default counting.HIST_WORK; deterministic) and, when
     given, ``time_limit`` seconds. metric="latency" (nanoseconds) needs ``latency``, a
     latency table."""
-    from nascost.budget import counting as C
+    from nascost.budget import histograms as H
 
     if metric == "latency" or latency is not None:
         from nascost.latency.budget import LATENCY, split_budget
@@ -180,10 +181,10 @@ def histogram(space, metric: str = "flops", bins: Any = 50, *, convention: Any =
             raise ValueError("metric='latency' needs a latency table: pass latency=FILE")
         chain, _ = split_budget(space, convention, {"latency": latency})
         m = LATENCY if metric == "latency" else metric_index(metric)
-        return C.histogram(chain, m, bins, tol=tol, time_limit=time_limit,
-                           work=C.HIST_WORK if work is None else int(work))
-    return C.histogram(chain_of(space, convention), metric_index(metric), bins, tol=tol,
-                       time_limit=time_limit, work=C.HIST_WORK if work is None else int(work))
+        return H.histogram(chain, m, bins, tol=tol, time_limit=time_limit,
+                           work=H.HIST_WORK if work is None else int(work))
+    return H.histogram(chain_of(space, convention), metric_index(metric), bins, tol=tol,
+                       time_limit=time_limit, work=H.HIST_WORK if work is None else int(work))
 
 
 def sample_within(space, n: int, seed: int = 0, stratify: Any = None, *,
